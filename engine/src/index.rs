@@ -1,0 +1,128 @@
+//! The in-memory index: key -> location and the summary HEAD and LIST need.
+//!
+//! One ordered map per shard. Keys are the engine's opaque byte keys (the gateway makes them
+//! `bucket/object`), so byte order gives S3's listing order within a bucket prefix.
+//! Tombstones stay in the index while their record lives, so last-writer-wins holds across
+//! recovery and replication.
+
+use crate::record::Kind;
+use crate::version::Version;
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+/// Where a record lives: segment, byte offset, on-disk length (padding included).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Loc {
+    pub seg: u32,
+    pub off: u32,
+    pub len: u32,
+}
+
+/// One index entry (56 bytes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub loc: Loc,
+    pub kind: Kind,
+    pub size: u64,
+    pub md5: [u8; 16],
+    pub parts: u32,
+    pub version: Version,
+}
+
+impl Entry {
+    pub fn is_live(&self) -> bool {
+        self.kind != Kind::Tombstone
+    }
+    pub fn mtime_ms(&self) -> i64 {
+        self.version.mtime_ms()
+    }
+}
+
+#[derive(Default)]
+pub struct Index {
+    map: BTreeMap<Box<[u8]>, Entry>,
+}
+
+impl Index {
+    pub fn from_sorted(entries: Vec<(Box<[u8]>, Entry)>) -> Index {
+        Index { map: entries.into_iter().collect() }
+    }
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+    pub fn get(&self, key: &[u8]) -> Option<&Entry> {
+        self.map.get(key)
+    }
+    pub fn insert(&mut self, key: Box<[u8]>, e: Entry) -> Option<Entry> {
+        self.map.insert(key, e)
+    }
+    pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
+        self.map.remove(key)
+    }
+    pub fn iter(&self) -> impl Iterator<Item = (&Box<[u8]>, &Entry)> {
+        self.map.iter()
+    }
+
+    /// Live entries whose key starts with `prefix` and sorts after `start_after`, in key
+    /// order, at most `limit`.
+    pub fn list(&self, prefix: &[u8], start_after: &[u8], limit: usize) -> Vec<(Box<[u8]>, Entry)> {
+        let lower: Bound<&[u8]> = if start_after >= prefix { Bound::Excluded(start_after) } else { Bound::Included(prefix) };
+        self.map
+            .range::<[u8], _>((lower, Bound::Unbounded))
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .filter(|(_, e)| e.is_live())
+            .take(limit)
+            .map(|(k, e)| (k.clone(), *e))
+            .collect()
+    }
+
+    /// Live keys whose `hash(key)` falls in `[lo, hi)`: what rebalance and recovery move.
+    pub fn keys_in_hash_range(&self, lo: u64, hi: u64, hash: impl Fn(&[u8]) -> u64) -> Vec<Box<[u8]>> {
+        self.map
+            .iter()
+            .filter(|(k, e)| e.is_live() && (lo..hi).contains(&hash(k)))
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn e(kind: Kind) -> Entry {
+        Entry { loc: Loc { seg: 1, off: 0, len: 8 }, kind, size: 0, md5: [0; 16], parts: 0, version: Version::default() }
+    }
+
+    #[test]
+    fn entry_is_56_bytes() {
+        assert_eq!(std::mem::size_of::<Entry>(), 56);
+    }
+
+    #[test]
+    fn list_prefix_start_after_and_tombstones() {
+        let mut ix = Index::default();
+        for k in ["a/1", "a/2", "a/3", "b/1", "a/0"] {
+            ix.insert(k.as_bytes().into(), e(Kind::Object));
+        }
+        ix.insert(b"a/25"[..].into(), e(Kind::Tombstone));
+        let keys = |v: Vec<(Box<[u8]>, Entry)>| v.into_iter().map(|(k, _)| String::from_utf8(k.to_vec()).unwrap()).collect::<Vec<_>>();
+        assert_eq!(keys(ix.list(b"a/", b"", 10)), ["a/0", "a/1", "a/2", "a/3"]);
+        assert_eq!(keys(ix.list(b"a/", b"a/1", 2)), ["a/2", "a/3"]);
+        assert_eq!(keys(ix.list(b"a/", b"a/3", 10)), Vec::<String>::new());
+        assert_eq!(keys(ix.list(b"", b"a/3", 10)), ["b/1"]);
+        let all = ix.keys_in_hash_range(0, u64::MAX, |k| k[2] as u64);
+        assert_eq!(all.len(), 5);
+        assert_eq!(ix.keys_in_hash_range(b'2' as u64, b'3' as u64, |k| k[2] as u64).len(), 1);
+    }
+}
+
+impl Index {
+    /// Entries from `lower` on, in key order (checkpoints resume from the last key written).
+    pub fn iter_from<'a>(&'a self, lower: Bound<&'a [u8]>) -> impl Iterator<Item = (&'a Box<[u8]>, &'a Entry)> + 'a {
+        self.map.range::<[u8], _>((lower, Bound::Unbounded))
+    }
+}

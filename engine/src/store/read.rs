@@ -1,0 +1,186 @@
+//! Reads: one aligned read for small records, streamed 1 MiB reads for large ones; both
+//! checksums verified, the body's before its last byte is handed out.
+
+use super::Inner;
+use crate::disk::{Disk, DiskFile};
+use crate::error::{Error, Result};
+use crate::index::Entry;
+use crate::meta::ObjectMeta;
+use crate::record::{self, Kind, HEADER_LEN};
+use leofs_rt::buf::{align_down_u64, align_up};
+use leofs_rt::AlignedBuf;
+use std::rc::Rc;
+use xxhash_rust::xxh3::Xxh3;
+
+/// Records up to this size are read (and verified) with a single I/O.
+const WHOLE_READ: u64 = 1 << 20;
+/// Streaming read size for larger bodies.
+const STREAM_READ: usize = 1 << 20;
+
+/// An object opened for reading.
+pub struct Object<F: DiskFile> {
+    pub entry: Entry,
+    pub meta: ObjectMeta,
+    pub body: BodyReader<F>,
+}
+
+/// A piece of a body: a range of an aligned read buffer (no copy).
+pub struct Chunk {
+    buf: AlignedBuf,
+    start: usize,
+    end: usize,
+}
+
+impl Chunk {
+    pub fn as_slice(&self) -> &[u8] {
+        &self.buf.as_slice()[self.start..self.end]
+    }
+    pub fn len(&self) -> usize {
+        self.end - self.start
+    }
+    pub fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
+}
+
+/// Streams a body in order. Every byte is hashed; the checksum is compared before the
+/// chunk holding the last byte is returned, so a corrupt body never reaches a client whole.
+pub struct BodyReader<F: DiskFile> {
+    file: Rc<F>,
+    key: Box<[u8]>,
+    /// Absolute file offset of the next unread body byte, and body bytes left to read.
+    next: u64,
+    left: u64,
+    /// Body offset of the next byte read, and the wanted body range.
+    pos: u64,
+    want: (u64, u64),
+    len: u64,
+    hasher: Xxh3,
+    expect: u64,
+    first: Option<Chunk>,
+}
+
+impl<F: DiskFile> BodyReader<F> {
+    /// Body length in bytes.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Restricts the chunks returned to body bytes `[start, end)`. The whole body is still
+    /// read and verified (records are at most one large-object chunk).
+    pub fn set_range(&mut self, start: u64, end: u64) {
+        self.want = (start.min(self.len), end.min(self.len).max(start.min(self.len)));
+        if let Some(c) = self.first.take() {
+            self.first = self.clip(c, 0);
+        }
+    }
+
+    fn clip(&self, mut c: Chunk, chunk_body_off: u64) -> Option<Chunk> {
+        let (ws, we) = self.want;
+        let cs = chunk_body_off;
+        let ce = cs + c.len() as u64;
+        let s = ws.max(cs);
+        let e = we.min(ce);
+        if s >= e {
+            return None;
+        }
+        let base = c.start;
+        c.start = base + (s - cs) as usize;
+        c.end = base + (e - cs) as usize;
+        Some(c)
+    }
+
+    fn verify(&self) -> Result<()> {
+        if self.hasher.digest() != self.expect {
+            return Err(Error::Corrupt(format!("body checksum mismatch for key {}", String::from_utf8_lossy(&self.key))));
+        }
+        Ok(())
+    }
+
+    /// The next chunk, or `None` at the end of the (wanted part of the) body.
+    pub async fn next(&mut self) -> Result<Option<Chunk>> {
+        if let Some(c) = self.first.take() {
+            return Ok(Some(c));
+        }
+        while self.left > 0 {
+            let blk = align_down_u64(self.next);
+            let skip = (self.next - blk) as usize;
+            let n = (self.left as usize).min(STREAM_READ - skip);
+            let (r, buf) = self.file.read_at(AlignedBuf::with_capacity(STREAM_READ), blk, align_up(skip + n)).await;
+            let got = r.map_err(|e| Error::io("object read", e))?;
+            if got < skip + n {
+                return Err(Error::Corrupt("short read inside a segment".into()));
+            }
+            self.hasher.update(&buf.as_slice()[skip..skip + n]);
+            self.next += n as u64;
+            self.left -= n as u64;
+            if self.left == 0 {
+                self.verify()?;
+            }
+            let off = self.pos;
+            self.pos += n as u64;
+            if let Some(c) = self.clip(Chunk { buf, start: skip, end: skip + n }, off) {
+                return Ok(Some(c));
+            }
+        }
+        Ok(None)
+    }
+}
+
+pub(crate) async fn get<D: Disk>(inner: &Inner<D>, key: &[u8]) -> Result<Option<Object<D::File>>> {
+    let Some(entry) = inner.index.borrow().get(key).filter(|e| e.is_live()).copied() else {
+        return Ok(None);
+    };
+    let Some(file) = inner.segs.borrow().get(&entry.loc.seg).map(|s| s.file.clone()) else {
+        return Err(Error::Corrupt(format!("index points at missing segment {}", entry.loc.seg)));
+    };
+    let rec_off = entry.loc.off as u64;
+    let rec_len = entry.loc.len as u64;
+    let first_len = if rec_len <= WHOLE_READ { rec_len } else { rec_len.min(128 << 10) };
+    let blk = align_down_u64(rec_off);
+    let skip = (rec_off - blk) as usize;
+    let n = align_up(skip + first_len as usize);
+    let (r, buf) = file.read_at(AlignedBuf::with_capacity(n), blk, n).await;
+    let got = r.map_err(|e| Error::io("object read", e))?;
+    let bad = |why: &str| Error::Corrupt(format!("record for key {} at segment {} offset {rec_off}: {why}", String::from_utf8_lossy(key), entry.loc.seg));
+    if got < skip + first_len as usize {
+        return Err(bad("short read"));
+    }
+    let rec = &buf.as_slice()[skip..skip + first_len as usize];
+    let h = record::parse_header(rec).map_err(|e| bad(&format!("{e:?}")))?;
+    let head_len = h.body_offset() as usize;
+    if h.total_len() != rec_len || head_len > rec.len() || !record::verify_head(&h, rec) {
+        return Err(bad("head checksum mismatch"));
+    }
+    if &rec[HEADER_LEN..HEADER_LEN + h.key_len as usize] != key || h.kind == Kind::Tombstone || h.version != entry.version {
+        return Err(bad("record does not match the index"));
+    }
+    let meta_bytes = &rec[HEADER_LEN + h.key_len as usize..head_len];
+    let meta = ObjectMeta::decode(meta_bytes, h.body_len)?;
+    let in_first = (h.body_len).min((rec.len() - head_len) as u64) as usize;
+    let mut hasher = Xxh3::new();
+    let body_start = skip + head_len;
+    hasher.update(&buf.as_slice()[body_start..body_start + in_first]);
+    let mut reader = BodyReader {
+        file,
+        key: key.into(),
+        next: rec_off + head_len as u64 + in_first as u64,
+        left: h.body_len - in_first as u64,
+        pos: in_first as u64,
+        want: (0, h.body_len),
+        len: h.body_len,
+        hasher,
+        expect: h.body_sum,
+        first: None,
+    };
+    if reader.left == 0 {
+        reader.verify()?;
+    }
+    if in_first > 0 {
+        reader.first = Some(Chunk { buf, start: body_start, end: body_start + in_first });
+    }
+    Ok(Some(Object { entry, meta, body: reader }))
+}
