@@ -155,6 +155,11 @@ impl SimDisk {
         SimDisk { st: Rc::new(RefCell::new(State { files, ..Default::default() })) }
     }
 
+    /// A copy of a file's current bytes (what reads return), for invariant checks.
+    pub fn file_bytes(&self, name: &str) -> Option<Vec<u8>> {
+        self.st.borrow().files.get(name).map(|f| f.borrow().cur.clone())
+    }
+
     /// Flips one byte of a file's current and durable images (bit rot), for scrub tests.
     pub fn corrupt(&self, name: &str, off: u64) {
         if let Some(f) = self.st.borrow().files.get(name) {

@@ -132,9 +132,11 @@ impl AwsChunkedDecoder {
         self
     }
 
-    /// Payload bytes decoded so far.
+    /// Payload bytes handed out so far.
     pub fn decoded_len(&self) -> u64 {
-        self.decoded
+        // `decoded` counts whole chunks as their size lines are read; `remaining` is the
+        // part of the current chunk not yet handed out.
+        self.decoded.saturating_sub(self.remaining)
     }
 
     /// Whether the body has been fully decoded and verified.

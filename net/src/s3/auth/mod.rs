@@ -84,6 +84,12 @@ impl<K: AsRef<str>, V: AsRef<[u8]>> HeaderSource for [(K, V)] {
     }
 }
 
+impl<K: AsRef<str>, V: AsRef<[u8]>> HeaderSource for Vec<(K, V)> {
+    fn all(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.as_slice().all()
+    }
+}
+
 impl HeaderSource for http::HeaderMap {
     fn all(&self) -> impl Iterator<Item = (&str, &[u8])> {
         self.iter().map(|(k, v)| (k.as_str(), v.as_bytes()))
@@ -242,6 +248,27 @@ pub fn verify<H: HeaderSource + ?Sized>(
         ParsedAuth::V4(p) => verify_v4(req, p, secret, now).map(Verified::V4),
         ParsedAuth::V2(p) => verify_v2(req, p, secret, now).map(Verified::V2),
     }
+}
+
+/// [`parse_auth`] + secret lookup + [`verify`] in one call. `lookup` maps an access key
+/// id to its secret; `None` gives [`AuthError::InvalidAccessKeyId`]. Anonymous requests
+/// never call it.
+pub fn authenticate<H, F, S>(
+    req: &SignedRequest<'_, H>,
+    now: i64,
+    lookup: F,
+) -> Result<Verified, AuthError>
+where
+    H: HeaderSource + ?Sized,
+    F: FnOnce(&str) -> Option<S>,
+    S: AsRef<str>,
+{
+    let parsed = parse_auth(req)?;
+    let Some(access_key) = parsed.access_key() else {
+        return Ok(Verified::Anonymous);
+    };
+    let secret = lookup(access_key).ok_or(AuthError::InvalidAccessKeyId)?;
+    verify(req, &parsed, secret.as_ref(), now)
 }
 
 /// Fuzz entry point: runs header/query parsing, verification and the chunk decoder over

@@ -416,3 +416,25 @@ fn http_headermap_source() {
     let p = parse_auth(&req).unwrap();
     verify(&req, &p, SECRET, T2013).unwrap();
 }
+
+#[test]
+fn authenticate_in_one_call() {
+    let h = get_object_request(&[], &auth(GET_OBJECT_SIGNED, GET_OBJECT_SIG));
+    let req = SignedRequest::new("GET", "/test.txt", "", &h);
+    let lookup = |ak: &str| (ak == AKID).then_some(SECRET);
+    assert!(matches!(
+        authenticate(&req, T2013, lookup),
+        Ok(Verified::V4(_))
+    ));
+    let none = |_: &str| None::<String>;
+    assert_eq!(
+        authenticate(&req, T2013, none).unwrap_err(),
+        AuthError::InvalidAccessKeyId
+    );
+    let anon = hdrs(&[("host", "h")]);
+    let req = SignedRequest::new("GET", "/b", "", &anon);
+    assert!(matches!(
+        authenticate(&req, 0, none),
+        Ok(Verified::Anonymous)
+    ));
+}
