@@ -7,6 +7,7 @@
 
 pub mod buf;
 pub mod fs;
+pub mod net;
 pub mod runtime;
 pub mod sync;
 pub mod task;

@@ -41,6 +41,10 @@ impl Chunk {
     pub fn is_empty(&self) -> bool {
         self.start == self.end
     }
+    /// The read buffer and the range of it that is body (to hand to a socket without copying).
+    pub fn into_parts(self) -> (AlignedBuf, usize, usize) {
+        (self.buf, self.start, self.end)
+    }
 }
 
 /// Streams a body in order. Every byte is hashed; the checksum is compared before the

@@ -336,3 +336,9 @@ pub fn fuzz_auth(data: &[u8]) {
         let _ = dec_len.finish();
     }
 }
+
+impl HeaderSource for crate::http1::RequestHead {
+    fn all(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.headers()
+    }
+}

@@ -1,0 +1,235 @@
+//! [`Catalog`]: the shared, durable handle to users, access keys and buckets.
+//!
+//! Reads take a read lock and clone what they return, so S3 request threads never wait on
+//! each other. Writers are serialised by a separate mutex (so file writes happen in
+//! generation order) and build the next state as a copy: the copy is persisted first and
+//! published second, so readers never see a change that is not durable, and a failed write
+//! leaves memory as it was.
+//!
+//! User and key operations live in `accounts.rs`.
+
+use std::fmt;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use parking_lot::{Mutex, RwLock};
+
+use crate::error::CatalogError;
+use crate::model::{self, AccessKey, Acl, Bucket, User, DEFAULT_LOCATION};
+use crate::state::State;
+use crate::store;
+
+/// The catalog. Cheap to clone; clones share the same state and file.
+#[derive(Clone)]
+pub struct Catalog {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    dir: PathBuf,
+    path: PathBuf,
+    state: RwLock<State>,
+    /// Held for a whole mutation (copy, persist, publish): one writer at a time.
+    writer: Mutex<()>,
+}
+
+impl fmt::Debug for Catalog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Catalog")
+            .field("path", &self.inner.path)
+            .field("generation", &self.generation())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Unix milliseconds now; a clock before 1970 reads as 0 rather than failing.
+pub(crate) fn now_ms() -> i64 {
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+}
+
+pub(crate) fn invalid(why: String) -> CatalogError {
+    CatalogError::Invalid(why)
+}
+
+impl Catalog {
+    /// Opens the catalog in `dir` (created if missing). A missing `catalog.db` gives an
+    /// empty catalog; a leftover `catalog.db.tmp` is removed; a `catalog.db` that fails any
+    /// check is [`CatalogError::Corrupt`], never silently replaced by an empty catalog.
+    pub fn open(dir: &Path) -> Result<Catalog, CatalogError> {
+        fs::create_dir_all(dir).map_err(CatalogError::io("create directory", dir))?;
+        store::remove_leftover(dir);
+        let path = dir.join(store::FILE_NAME);
+        let state = match store::read(dir)? {
+            None => State::default(),
+            Some((generation, body)) => {
+                State::from_json(generation, &body).map_err(|why| CatalogError::Corrupt {
+                    path: path.clone(),
+                    why,
+                })?
+            }
+        };
+        let inner = Inner {
+            dir: dir.to_owned(),
+            path,
+            state: RwLock::new(state),
+            writer: Mutex::new(()),
+        };
+        Ok(Catalog {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// The catalog file's path.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// The generation of the current state: 0 for a catalog never written, then +1 for
+    /// every persisted change.
+    pub fn generation(&self) -> u64 {
+        self.inner.state.read().generation
+    }
+
+    /// Runs `change` on a copy of the state; if it reports a change, persists the copy and
+    /// publishes it. Returns `change`'s value once durable.
+    pub(crate) fn mutate<T>(
+        &self,
+        change: impl FnOnce(&mut State) -> Result<(T, bool), CatalogError>,
+    ) -> Result<T, CatalogError> {
+        let _writer = self.inner.writer.lock();
+        let mut next = self.inner.state.read().clone();
+        let (out, changed) = change(&mut next)?;
+        if !changed {
+            return Ok(out);
+        }
+        // A bug in a mutation must not reach the disk, where it would be read back as
+        // corruption: check the same invariants as loading does.
+        next.check()
+            .map_err(|why| invalid(format!("catalog change rejected: {why}")))?;
+        next.generation = next
+            .generation
+            .checked_add(1)
+            .ok_or_else(|| invalid("catalog generation counter exhausted".into()))?;
+        let body = next.to_json()?;
+        store::write(&self.inner.dir, next.generation, &body)?;
+        *self.inner.state.write() = next;
+        Ok(out)
+    }
+
+    /// The user `id`, if any.
+    pub fn user(&self, id: &str) -> Option<User> {
+        self.inner.state.read().users.get(id).cloned()
+    }
+
+    /// All users, sorted by id.
+    pub fn users(&self) -> Vec<User> {
+        self.inner.state.read().users.values().cloned().collect()
+    }
+
+    /// The access keys of `user_id`, oldest first.
+    pub fn keys_of(&self, user_id: &str) -> Result<Vec<AccessKey>, CatalogError> {
+        let state = self.inner.state.read();
+        state.user(user_id)?;
+        Ok(state.keys_of(user_id).into_iter().cloned().collect())
+    }
+
+    /// The key and its user, for request authentication. The hot path: a read lock and two
+    /// clones.
+    pub fn lookup_key(&self, access_key_id: &str) -> Option<(AccessKey, User)> {
+        let state = self.inner.state.read();
+        let key = state.keys.get(access_key_id)?;
+        let user = state.users.get(&key.user_id)?;
+        Some((key.clone(), user.clone()))
+    }
+
+    /// Creates bucket `name` owned by `owner`. `location` `None` or empty means
+    /// [`DEFAULT_LOCATION`].
+    pub fn create_bucket(
+        &self,
+        name: &str,
+        owner: &str,
+        acl: Acl,
+        location: Option<&str>,
+    ) -> Result<Bucket, CatalogError> {
+        let location = location
+            .filter(|l| !l.is_empty())
+            .unwrap_or(DEFAULT_LOCATION);
+        model::validate_location(location).map_err(invalid)?;
+        model::validate_bucket_name(name).map_err(|why| CatalogError::InvalidBucketName {
+            bucket: name.to_owned(),
+            why,
+        })?;
+        self.mutate(|state| {
+            state.user(owner)?;
+            if let Some(existing) = state.buckets.get(name) {
+                let bucket = name.to_owned();
+                return Err(if existing.owner == owner {
+                    CatalogError::BucketAlreadyOwnedByYou { bucket }
+                } else {
+                    CatalogError::BucketAlreadyExists { bucket }
+                });
+            }
+            let bucket = Bucket {
+                name: name.to_owned(),
+                owner: owner.to_owned(),
+                acl,
+                created_ms: now_ms(),
+                location: location.to_owned(),
+            };
+            state.buckets.insert(name.to_owned(), bucket.clone());
+            Ok((bucket, true))
+        })
+    }
+
+    /// Deletes bucket `name` from the catalog and returns it. Whether the bucket is empty
+    /// is the caller's business: the catalog does not see objects.
+    pub fn delete_bucket(&self, name: &str) -> Result<Bucket, CatalogError> {
+        self.mutate(|state| {
+            let bucket = state.buckets.remove(name);
+            let bucket = bucket.ok_or_else(|| CatalogError::NoSuchBucket {
+                bucket: name.to_owned(),
+            })?;
+            Ok((bucket, true))
+        })
+    }
+
+    /// Bucket `name`, if any.
+    pub fn bucket(&self, name: &str) -> Option<Bucket> {
+        self.inner.state.read().buckets.get(name).cloned()
+    }
+
+    /// The buckets `owner` owns, sorted by name.
+    pub fn buckets_of(&self, owner: &str) -> Vec<Bucket> {
+        let state = self.inner.state.read();
+        state
+            .buckets
+            .values()
+            .filter(|b| b.owner == owner)
+            .cloned()
+            .collect()
+    }
+
+    /// All buckets, sorted by name.
+    pub fn all_buckets(&self) -> Vec<Bucket> {
+        self.inner.state.read().buckets.values().cloned().collect()
+    }
+
+    /// Sets bucket `name`'s ACL and returns the bucket. Setting the current ACL writes
+    /// nothing.
+    pub fn set_acl(&self, name: &str, acl: Acl) -> Result<Bucket, CatalogError> {
+        self.mutate(|state| {
+            let bucket = state.buckets.get_mut(name);
+            let bucket = bucket.ok_or_else(|| CatalogError::NoSuchBucket {
+                bucket: name.to_owned(),
+            })?;
+            let changed = bucket.acl != acl;
+            bucket.acl = acl;
+            Ok((bucket.clone(), changed))
+        })
+    }
+}

@@ -1,0 +1,53 @@
+//! Command-line flags. Each subcommand is one struct; every flag also reads a `LEOFS_*`
+//! environment variable, and `--config FILE` (TOML) fills what neither sets.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(name = "leofs", version, about = "leofs: an S3-compatible object store (LeoFS rebuilt in Rust)")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run gateway + storage + catalog in one process (the embedded single-node default).
+    Server(ServerArgs),
+}
+
+/// Flags of `leofs server`. Unset flags fall back to the config file, then to defaults.
+#[derive(Args, Debug, Default, Clone)]
+pub struct ServerArgs {
+    /// TOML configuration file (see README "Configuration").
+    #[arg(long, env = "LEOFS_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// S3 listen address [default: 127.0.0.1:8080].
+    #[arg(long, env = "LEOFS_LISTEN")]
+    pub listen: Option<String>,
+    /// Data directory [default: ./leofs-data].
+    #[arg(long, env = "LEOFS_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Number of shards, one per core [default: number of CPUs].
+    #[arg(long, env = "LEOFS_SHARDS")]
+    pub shards: Option<usize>,
+    /// When a PUT is acknowledged: `fsync` (durable, default) or `none`.
+    #[arg(long, env = "LEOFS_DURABILITY")]
+    pub durability: Option<String>,
+    /// Size of each preallocated log segment in MiB [default: 1024].
+    #[arg(long, env = "LEOFS_SEGMENT_MIB")]
+    pub segment_mib: Option<u64>,
+    /// Domain for virtual-hosted-style requests (`bucket.<domain>`).
+    #[arg(long, env = "LEOFS_DOMAIN")]
+    pub domain: Option<String>,
+    /// Region reported by GetBucketLocation and accepted in signatures [default: us-east-1].
+    #[arg(long, env = "LEOFS_REGION")]
+    pub region: Option<String>,
+    /// Allow buffered I/O where the data dir's filesystem lacks O_DIRECT (e.g. tmpfs).
+    #[arg(long, env = "LEOFS_ALLOW_BUFFERED_IO")]
+    pub allow_buffered_io: bool,
+    /// Close a keep-alive connection idle this long [default: 60000].
+    #[arg(long, env = "LEOFS_IDLE_TIMEOUT_MS")]
+    pub idle_timeout_ms: Option<u64>,
+}

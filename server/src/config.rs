@@ -1,0 +1,119 @@
+//! Resolved server configuration: flags and `LEOFS_*` variables, then the TOML file, then
+//! defaults. Errors name the file, line and field.
+
+use crate::cli::ServerArgs;
+use leofs_engine::Durability;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The TOML file: every key optional, unknown keys rejected (a typo must not be ignored).
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub shards: Option<usize>,
+    pub durability: Option<String>,
+    pub segment_mib: Option<u64>,
+    pub domain: Option<String>,
+    pub region: Option<String>,
+    pub allow_buffered_io: Option<bool>,
+    pub idle_timeout_ms: Option<u64>,
+    pub max_object_mib: Option<u64>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub shards: usize,
+    pub durability: Durability,
+    pub segment_size: u64,
+    pub domain: Option<String>,
+    pub region: String,
+    pub allow_buffered_io: bool,
+    pub idle_timeout_ms: u64,
+    /// Slow-client limit: a request head or body must keep arriving at this pace.
+    pub read_timeout_ms: u64,
+    pub max_object_bytes: u64,
+    pub root_access_key: Option<String>,
+    pub root_secret_key: Option<String>,
+}
+
+pub fn load_file(path: &Path) -> Result<FileConfig, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
+    parse_file(&text).map_err(|e| format!("bad config file {}: {e}", path.display()))
+}
+
+pub fn parse_file(text: &str) -> Result<FileConfig, String> {
+    toml::from_str(text).map_err(|e| e.to_string())
+}
+
+impl ServerConfig {
+    pub fn resolve(args: &ServerArgs) -> Result<ServerConfig, String> {
+        let file = match &args.config {
+            Some(p) => load_file(p)?,
+            None => FileConfig::default(),
+        };
+        let listen_s = args.listen.clone().or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".into());
+        let listen = listen_s.parse().map_err(|e| format!("listen address {listen_s:?}: {e}"))?;
+        let durability = match args.durability.clone().or(file.durability).as_deref() {
+            None | Some("fsync") => Durability::Fsync,
+            Some("none") => Durability::None,
+            Some(other) => return Err(format!("durability must be `fsync` or `none`, not {other:?}")),
+        };
+        let shards = args.shards.or(file.shards).unwrap_or_else(leofs_rt::runtime::available_cores);
+        if shards == 0 || shards > 256 {
+            return Err(format!("shards must be between 1 and 256, not {shards}"));
+        }
+        let segment_mib = args.segment_mib.or(file.segment_mib).unwrap_or(1024);
+        if !(4..=4095).contains(&segment_mib) {
+            return Err(format!("segment_mib must be between 4 and 4095, not {segment_mib}"));
+        }
+        let max_object_mib = file.max_object_mib.unwrap_or(64).min(segment_mib / 2).max(1);
+        Ok(ServerConfig {
+            listen,
+            data_dir: args.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("./leofs-data")),
+            shards,
+            durability,
+            segment_size: segment_mib << 20,
+            domain: args.domain.clone().or(file.domain),
+            region: args.region.clone().or(file.region).unwrap_or_else(|| "us-east-1".into()),
+            allow_buffered_io: args.allow_buffered_io || file.allow_buffered_io.unwrap_or(false),
+            idle_timeout_ms: args.idle_timeout_ms.or(file.idle_timeout_ms).unwrap_or(60_000),
+            read_timeout_ms: 30_000,
+            max_object_bytes: max_object_mib << 20,
+            root_access_key: std::env::var("LEOFS_ROOT_ACCESS_KEY").ok().filter(|s| !s.is_empty()),
+            root_secret_key: std::env::var("LEOFS_ROOT_SECRET_KEY").ok().filter(|s| !s.is_empty()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_field_is_named_with_its_line() {
+        let e = parse_file("listen = \"127.0.0.1:9000\"\nshardz = 3\n").unwrap_err();
+        assert!(e.contains("shardz") && e.contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn wrong_type_is_named() {
+        let e = parse_file("shards = \"many\"\n").unwrap_err();
+        assert!(e.contains("shards"), "{e}");
+    }
+
+    #[test]
+    fn flags_beat_file_and_defaults_apply() {
+        let args = ServerArgs { shards: Some(3), durability: Some("none".into()), ..Default::default() };
+        let c = ServerConfig::resolve(&args).unwrap();
+        assert_eq!(c.shards, 3);
+        assert_eq!(c.durability, Durability::None);
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        let bad = ServerArgs { durability: Some("sometimes".into()), ..Default::default() };
+        assert!(ServerConfig::resolve(&bad).unwrap_err().contains("durability"));
+    }
+}

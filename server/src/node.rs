@@ -1,0 +1,237 @@
+//! `leofs server`: one process, one shard per core. Each core runs its own runtime with
+//! its engine shard, accepts connections on the shared listening socket, and serves S3.
+
+use crate::config::ServerConfig;
+use crate::conn::{self, ConnCtx};
+use crate::gateway::Gateway;
+use crate::manifest;
+use crate::shard::{self, Local, Req, Shards};
+use leofs_control::Catalog;
+use leofs_engine::{Config as EngineConfig, DirDisk, Store};
+use leofs_net::http1::{DateCache, Limits};
+use leofs_rt::fs::{probe_direct_io, DirectIoSupport, IoMode};
+use leofs_rt::sync::cross::{unbounded, Receiver, Sender};
+use std::cell::{Cell, RefCell};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How often each shard looks for segments worth compacting, and how hard it may push.
+const COMPACT_EVERY: Duration = Duration::from_secs(60);
+const COMPACT_RATIO: f64 = 0.5;
+const COMPACT_BYTES_PER_SEC: u64 = 64 << 20;
+/// Longest wait for in-flight requests at shutdown.
+const DRAIN_LIMIT: Duration = Duration::from_secs(30);
+
+fn prepare_data_dir(cfg: &ServerConfig) -> Result<IoMode, String> {
+    let dir = &cfg.data_dir;
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create data directory {}: {e}", dir.display()))?;
+    let probe = dir.join(".leofs-write-probe");
+    std::fs::write(&probe, b"ok").map_err(|e| format!("data directory {} is not writable: {e}", dir.display()))?;
+    let _ = std::fs::remove_file(&probe);
+    match probe_direct_io(dir).map_err(|e| format!("cannot probe {}: {e}", dir.display()))? {
+        DirectIoSupport::Supported => Ok(IoMode::Direct),
+        DirectIoSupport::Unsupported(why) if cfg.allow_buffered_io => {
+            log::warn!("{why}; using buffered I/O as --allow-buffered-io asks (data is not written directly to disk)");
+            Ok(IoMode::Buffered)
+        }
+        DirectIoSupport::Unsupported(why) => Err(format!(
+            "unsupported data directory: {why}. leofs writes with O_DIRECT to a disk; use a directory on a disk-backed filesystem (ext4, xfs), or pass --allow-buffered-io to run anyway"
+        )),
+    }
+}
+
+struct CoreArgs {
+    core: usize,
+    cfg: ServerConfig,
+    mode: IoMode,
+    listener: Arc<std::net::TcpListener>,
+    rx: Receiver<Req>,
+    senders: Arc<Vec<Sender<Req>>>,
+    catalog: Catalog,
+    stop: Arc<AtomicBool>,
+    ready: std::sync::mpsc::Sender<(usize, Result<&'static str, String>)>,
+}
+
+pub fn run(cfg: ServerConfig) -> Result<(), String> {
+    let mode = prepare_data_dir(&cfg)?;
+    manifest::check_or_create(&cfg.data_dir, cfg.shards)?;
+    let catalog = Catalog::open(&cfg.data_dir.join("catalog")).map_err(|e| format!("catalog: {e}"))?;
+    let (root, created) = catalog
+        .ensure_root(cfg.root_access_key.as_deref(), cfg.root_secret_key.as_deref())
+        .map_err(|e| format!("root credentials: {e}"))?;
+    let listener = leofs_rt::net::bind(cfg.listen).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AddrInUse => format!("cannot listen on {}: address already in use (another leofs or another server holds it)", cfg.listen),
+        _ => format!("cannot listen on {}: {e}", cfg.listen),
+    })?;
+    let listener = Arc::new(listener);
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(sig, stop.clone()).map_err(|e| format!("cannot install signal handler: {e}"))?;
+    }
+    let (senders, receivers): (Vec<_>, Vec<_>) = (0..cfg.shards).map(|_| unbounded::<Req>()).unzip();
+    let senders = Arc::new(senders);
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let mut threads = Vec::new();
+    for (core, rx) in receivers.into_iter().enumerate() {
+        let args = CoreArgs {
+            core,
+            cfg: cfg.clone(),
+            mode,
+            listener: listener.clone(),
+            rx,
+            senders: senders.clone(),
+            catalog: catalog.clone(),
+            stop: stop.clone(),
+            ready: ready_tx.clone(),
+        };
+        let t = std::thread::Builder::new().name(format!("leofs-core-{core}")).spawn(move || core_main(args)).map_err(|e| format!("cannot start core thread: {e}"))?;
+        threads.push(t);
+    }
+    let mut failed = None;
+    for _ in 0..cfg.shards {
+        match ready_rx.recv() {
+            Ok((core, Ok(driver))) => log::info!("core {core}: shard open, io driver {driver}"),
+            Ok((core, Err(e))) => {
+                failed.get_or_insert(format!("shard {core}: {e}"));
+            }
+            Err(_) => {
+                failed.get_or_insert("a core thread exited during startup".into());
+                break;
+            }
+        }
+    }
+    if failed.is_none() {
+        println!("leofs is serving S3 at http://{}", cfg.listen);
+        println!("  data directory: {} ({} shards, durability {:?})", cfg.data_dir.display(), cfg.shards, cfg.durability);
+        println!("  access key: {}", root.access_key_id);
+        if created {
+            println!("  secret key: {}", root.secret);
+        } else {
+            println!("  secret key: (as created on first start; `leofs-adm get-users` lists keys)");
+        }
+    }
+    while failed.is_none() && !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    stop.store(true, Ordering::Relaxed);
+    log::info!("shutting down: finishing in-flight requests");
+    // Wake every core blocked in accept(): each sees `stop` after its next accept.
+    for _ in 0..cfg.shards * 2 {
+        let _ = std::net::TcpStream::connect_timeout(&cfg.listen, Duration::from_millis(200));
+    }
+    for t in threads {
+        let _ = t.join();
+    }
+    match failed {
+        Some(e) => Err(e),
+        None => {
+            log::info!("stopped cleanly");
+            Ok(())
+        }
+    }
+}
+
+fn shard_dir(data: &Path, core: usize) -> PathBuf {
+    data.join(format!("shard-{core:03}"))
+}
+
+fn core_main(a: CoreArgs) {
+    leofs_rt::runtime::pin_to_core(a.core % leofs_rt::runtime::available_cores());
+    leofs_rt::block_on(async move {
+        let driver = leofs_rt::runtime::current_driver().map_or("unknown", |d| d.as_str());
+        let ecfg = EngineConfig {
+            shard_id: a.core as u32,
+            tiebreak: a.core as u32,
+            segment_size: a.cfg.segment_size,
+            durability: a.cfg.durability,
+            max_record_bytes: a.cfg.max_object_bytes + (64 << 10) + 65536 + 4096,
+            ..EngineConfig::default()
+        };
+        let disk = match DirDisk::new(&shard_dir(&a.cfg.data_dir, a.core), a.mode) {
+            Ok(d) => d,
+            Err(e) => {
+                let _ = a.ready.send((a.core, Err(format!("cannot create shard directory: {e}"))));
+                return;
+            }
+        };
+        let store = match Store::open(disk, ecfg).await {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = a.ready.send((a.core, Err(e.to_string())));
+                return;
+            }
+        };
+        let local = Local::new(a.core, store.clone());
+        leofs_rt::task::spawn(shard::serve(local.clone(), a.rx));
+        leofs_rt::task::spawn(auto_compact(store.clone(), a.stop.clone()));
+        let gateway = Rc::new(Gateway::new(Shards { local, senders: a.senders }, a.catalog, a.cfg.domain.clone(), a.cfg.region.clone(), a.cfg.max_object_bytes, a.core));
+        let shutting_down = Rc::new(Cell::new(false));
+        let ctx = Rc::new(ConnCtx {
+            gateway,
+            limits: Limits::default(),
+            idle_timeout: Duration::from_millis(a.cfg.idle_timeout_ms),
+            read_timeout: Duration::from_millis(a.cfg.read_timeout_ms),
+            date: RefCell::new(DateCache::new()),
+            shutting_down: shutting_down.clone(),
+        });
+        let listener = match leofs_rt::net::Listener::from_std(&a.listener) {
+            Ok(l) => l,
+            Err(e) => {
+                let _ = a.ready.send((a.core, Err(format!("cannot accept on the listening socket: {e}"))));
+                return;
+            }
+        };
+        let _ = a.ready.send((a.core, Ok(driver)));
+        let open = Rc::new(Cell::new(0usize));
+        while !a.stop.load(Ordering::Relaxed) {
+            let stream = match listener.accept().await {
+                Ok((s, _)) => s,
+                Err(e) => {
+                    log::warn!("core {}: accept failed: {e}", a.core);
+                    leofs_rt::task::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+            };
+            if a.stop.load(Ordering::Relaxed) {
+                break;
+            }
+            let ctx = ctx.clone();
+            let open = open.clone();
+            open.set(open.get() + 1);
+            leofs_rt::task::spawn(async move {
+                conn::serve(stream, ctx).await;
+                open.set(open.get() - 1);
+            });
+        }
+        shutting_down.set(true);
+        let t = Instant::now();
+        while open.get() > 0 && t.elapsed() < DRAIN_LIMIT {
+            leofs_rt::task::sleep(Duration::from_millis(20)).await;
+        }
+        // Other cores may still hand requests to this shard while they drain.
+        leofs_rt::task::sleep(Duration::from_millis(200)).await;
+        if let Err(e) = store.close().await {
+            log::error!("core {}: closing shard: {e}", a.core);
+        }
+    });
+}
+
+async fn auto_compact(store: Store<DirDisk>, stop: Arc<AtomicBool>) {
+    let mut waited = Duration::ZERO;
+    while !stop.load(Ordering::Relaxed) {
+        leofs_rt::task::sleep(Duration::from_secs(1)).await;
+        waited += Duration::from_secs(1);
+        if waited < COMPACT_EVERY {
+            continue;
+        }
+        waited = Duration::ZERO;
+        match store.compact(COMPACT_RATIO, COMPACT_BYTES_PER_SEC).await {
+            Ok(s) if s.segments_removed > 0 => log::info!("compaction: {s:?}"),
+            Ok(_) => {}
+            Err(e) => log::warn!("compaction: {e}"),
+        }
+    }
+}
