@@ -912,3 +912,21 @@ pub fn table(r: &Report) -> String {
     }
     out
 }
+
+/// Diagnostic: `concurrency` tasks reading `len` bytes at random `ALIGN`-aligned offsets of
+/// `[start, start + span)` in `file` through the runtime seam directly (no engine): the
+/// runtime's own ceiling for the engine's read pattern.
+pub async fn raw_read_phase(file: &Path, start: u64, span: u64, len: usize, lim: Limits) -> Result<Phase, String> {
+    let f = Rc::new(leofs_rt::fs::File::open(file, false, IoMode::Direct).map_err(|e| format!("{}: {e}", file.display()))?);
+    let blocks = (span.saturating_sub(len as u64) / leofs_rt::ALIGN as u64).max(1);
+    drive(lim, move |i| {
+        let f = f.clone();
+        let off = start + SplitMix64(i ^ 0xBEEF).next_u64() % blocks * leofs_rt::ALIGN as u64;
+        async move {
+            let (r, _buf) = f.read_at(leofs_rt::AlignedBuf::with_capacity(len), off, len).await;
+            let n = r.map_err(|e| format!("read at {off}: {e}"))?;
+            Ok(n as u64)
+        }
+    })
+    .await
+}

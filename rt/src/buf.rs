@@ -141,6 +141,7 @@ unsafe impl monoio::buf::IoBufMut for AlignedBuf {
     fn bytes_total(&mut self) -> usize {
         self.cap
     }
+    // SAFETY: the caller (the runtime) reports bytes it initialised; clamped to capacity.
     unsafe fn set_init(&mut self, pos: usize) {
         self.len = pos.min(self.cap);
     }

@@ -47,6 +47,9 @@ pub struct ServerArgs {
     /// Allow buffered I/O where the data dir's filesystem lacks O_DIRECT (e.g. tmpfs).
     #[arg(long, env = "LEOFS_ALLOW_BUFFERED_IO")]
     pub allow_buffered_io: bool,
+    /// Admin listener (leofs-adm API; loopback only unless you firewall it) [default: 127.0.0.1:8081].
+    #[arg(long, env = "LEOFS_ADMIN_LISTEN")]
+    pub admin_listen: Option<String>,
     /// Close a keep-alive connection idle this long [default: 60000].
     #[arg(long, env = "LEOFS_IDLE_TIMEOUT_MS")]
     pub idle_timeout_ms: Option<u64>,

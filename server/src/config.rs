@@ -21,11 +21,13 @@ pub struct FileConfig {
     pub allow_buffered_io: Option<bool>,
     pub idle_timeout_ms: Option<u64>,
     pub max_object_mib: Option<u64>,
+    pub admin_listen: Option<String>,
 }
 
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
     pub listen: SocketAddr,
+    pub admin_listen: SocketAddr,
     pub data_dir: PathBuf,
     pub shards: usize,
     pub durability: Durability,
@@ -58,6 +60,8 @@ impl ServerConfig {
         };
         let listen_s = args.listen.clone().or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".into());
         let listen = listen_s.parse().map_err(|e| format!("listen address {listen_s:?}: {e}"))?;
+        let admin_s = args.admin_listen.clone().or(file.admin_listen).unwrap_or_else(|| "127.0.0.1:8081".into());
+        let admin_listen = admin_s.parse().map_err(|e| format!("admin listen address {admin_s:?}: {e}"))?;
         let durability = match args.durability.clone().or(file.durability).as_deref() {
             None | Some("fsync") => Durability::Fsync,
             Some("none") => Durability::None,
@@ -74,6 +78,7 @@ impl ServerConfig {
         let max_object_mib = file.max_object_mib.unwrap_or(64).min(segment_mib / 2).max(1);
         Ok(ServerConfig {
             listen,
+            admin_listen,
             data_dir: args.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("./leofs-data")),
             shards,
             durability,

@@ -1,6 +1,7 @@
 //! The `leofs` binary's library: flags, configuration, and the single-process server
 //! (`leofs server`): per-core shards, the HTTP/1.1 connection loop and the S3 gateway.
 
+pub mod admin;
 pub mod cli;
 pub mod config;
 pub mod conn;

@@ -53,6 +53,8 @@ struct CoreArgs {
     catalog: Catalog,
     stop: Arc<AtomicBool>,
     ready: std::sync::mpsc::Sender<(usize, Result<&'static str, String>)>,
+    /// The admin listening socket, on core 0 only.
+    admin: Option<std::net::TcpListener>,
 }
 
 pub fn run(cfg: ServerConfig) -> Result<(), String> {
@@ -67,6 +69,7 @@ pub fn run(cfg: ServerConfig) -> Result<(), String> {
         _ => format!("cannot listen on {}: {e}", cfg.listen),
     })?;
     let listener = Arc::new(listener);
+    let admin = leofs_rt::net::bind(cfg.admin_listen).map_err(|e| format!("cannot listen on admin address {}: {e}", cfg.admin_listen))?;
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(sig, stop.clone()).map_err(|e| format!("cannot install signal handler: {e}"))?;
@@ -86,6 +89,7 @@ pub fn run(cfg: ServerConfig) -> Result<(), String> {
             catalog: catalog.clone(),
             stop: stop.clone(),
             ready: ready_tx.clone(),
+            admin: if core == 0 { admin.try_clone().ok() } else { None },
         };
         let t = std::thread::Builder::new().name(format!("leofs-core-{core}")).spawn(move || core_main(args)).map_err(|e| format!("cannot start core thread: {e}"))?;
         threads.push(t);
@@ -106,6 +110,7 @@ pub fn run(cfg: ServerConfig) -> Result<(), String> {
     if failed.is_none() {
         println!("leofs is serving S3 at http://{}", cfg.listen);
         println!("  data directory: {} ({} shards, durability {:?})", cfg.data_dir.display(), cfg.shards, cfg.durability);
+        println!("  admin API (leofs-adm): http://{}", cfg.admin_listen);
         println!("  access key: {}", root.access_key_id);
         if created {
             println!("  secret key: {}", root.secret);
@@ -122,6 +127,7 @@ pub fn run(cfg: ServerConfig) -> Result<(), String> {
     for _ in 0..cfg.shards * 2 {
         let _ = std::net::TcpStream::connect_timeout(&cfg.listen, Duration::from_millis(200));
     }
+    let _ = std::net::TcpStream::connect_timeout(&cfg.admin_listen, Duration::from_millis(200));
     for t in threads {
         let _ = t.join();
     }
@@ -167,7 +173,7 @@ fn core_main(a: CoreArgs) {
         let local = Local::new(a.core, store.clone());
         leofs_rt::task::spawn(shard::serve(local.clone(), a.rx));
         leofs_rt::task::spawn(auto_compact(store.clone(), a.stop.clone()));
-        let gateway = Rc::new(Gateway::new(Shards { local, senders: a.senders }, a.catalog, a.cfg.domain.clone(), a.cfg.region.clone(), a.cfg.max_object_bytes, a.core));
+        let gateway = Rc::new(Gateway::new(Shards { local, senders: a.senders.clone() }, a.catalog.clone(), a.cfg.domain.clone(), a.cfg.region.clone(), a.cfg.max_object_bytes, a.core));
         let shutting_down = Rc::new(Cell::new(false));
         let ctx = Rc::new(ConnCtx {
             gateway,
@@ -184,6 +190,17 @@ fn core_main(a: CoreArgs) {
                 return;
             }
         };
+        if let Some(admin) = &a.admin {
+            match leofs_rt::net::Listener::from_std(admin) {
+                Ok(l) => {
+                    leofs_rt::task::spawn(crate::admin::serve(l, a.catalog.clone(), a.stop.clone()));
+                }
+                Err(e) => {
+                    let _ = a.ready.send((a.core, Err(format!("cannot accept on the admin socket: {e}"))));
+                    return;
+                }
+            }
+        }
         let _ = a.ready.send((a.core, Ok(driver)));
         let open = Rc::new(Cell::new(0usize));
         while !a.stop.load(Ordering::Relaxed) {

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian/Ubuntu machine for leofs: system packages used by the tests and
+# benchmarks, Python S3 clients, and a release build. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+if command -v apt-get >/dev/null; then
+  $SUDO apt-get update -qq
+  # fio: engine benchmark reference; rclone, s3cmd: client smoke tests.
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fio rclone s3cmd >/dev/null
+fi
+python3 -m pip install -q -r tests/s3/requirements.txt
+cargo build --release --workspace --bins
+echo "setup done: run the store with ./target/release/leofs server"
