@@ -53,4 +53,8 @@ pub struct ServerArgs {
     /// Close a keep-alive connection idle this long [default: 60000].
     #[arg(long, env = "LEOFS_IDLE_TIMEOUT_MS")]
     pub idle_timeout_ms: Option<u64>,
+    /// Slow-client limit: each read of a request head or body must arrive within this
+    /// [default: 30000].
+    #[arg(long, env = "LEOFS_READ_TIMEOUT_MS")]
+    pub read_timeout_ms: Option<u64>,
 }

@@ -22,6 +22,7 @@ pub struct FileConfig {
     pub idle_timeout_ms: Option<u64>,
     pub max_object_mib: Option<u64>,
     pub admin_listen: Option<String>,
+    pub read_timeout_ms: Option<u64>,
 }
 
 #[derive(Clone, Debug)]
@@ -87,7 +88,7 @@ impl ServerConfig {
             region: args.region.clone().or(file.region).unwrap_or_else(|| "us-east-1".into()),
             allow_buffered_io: args.allow_buffered_io || file.allow_buffered_io.unwrap_or(false),
             idle_timeout_ms: args.idle_timeout_ms.or(file.idle_timeout_ms).unwrap_or(60_000),
-            read_timeout_ms: 30_000,
+            read_timeout_ms: args.read_timeout_ms.or(file.read_timeout_ms).unwrap_or(30_000),
             max_object_bytes: max_object_mib << 20,
             root_access_key: std::env::var("LEOFS_ROOT_ACCESS_KEY").ok().filter(|s| !s.is_empty()),
             root_secret_key: std::env::var("LEOFS_ROOT_SECRET_KEY").ok().filter(|s| !s.is_empty()),
