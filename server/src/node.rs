@@ -193,7 +193,7 @@ fn core_main(a: CoreArgs) {
         if let Some(admin) = &a.admin {
             match leofs_rt::net::Listener::from_std(admin) {
                 Ok(l) => {
-                    leofs_rt::task::spawn(crate::admin::serve(l, a.catalog.clone(), a.stop.clone()));
+                    leofs_rt::task::spawn(crate::admin::serve(l, a.catalog.clone(), a.stop.clone(), a.cfg.clone()));
                 }
                 Err(e) => {
                     let _ = a.ready.send((a.core, Err(format!("cannot accept on the admin socket: {e}"))));

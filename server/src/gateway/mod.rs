@@ -228,7 +228,8 @@ impl Gateway {
                 match ctx.route.op {
                     Op::HeadBucket => Ok(Response::empty(200).header("x-amz-bucket-region", bucket.location.clone())),
                     Op::DeleteBucket => self.delete_bucket(ctx).await,
-                    Op::GetBucketLocation => Ok(Response::xml(200, leofs_net::s3::xml::location_constraint(Some(&bucket.location)))),
+                    // S3 reports us-east-1 as an empty LocationConstraint (SDKs read null).
+                    Op::GetBucketLocation => Ok(Response::xml(200, leofs_net::s3::xml::location_constraint(Some(bucket.location.as_str()).filter(|l| *l != "us-east-1")))),
                     Op::GetBucketVersioning => Ok(Response::xml(200, leofs_net::s3::xml::versioning_configuration())),
                     Op::GetBucketAcl | Op::GetObjectAcl => self.get_acl(ctx, &bucket).await,
                     Op::PutBucketAcl => self.put_bucket_acl(ctx, body).await,

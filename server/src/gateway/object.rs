@@ -47,7 +47,13 @@ fn meta_from_request(ctx: &Ctx<'_>) -> Result<ObjectMeta, S3Error> {
     let mut user_bytes = 0usize;
     for (name, value) in ctx.head.headers() {
         let value = std::str::from_utf8(value).map_err(|_| S3Error::invalid_argument("header values must be UTF-8"))?;
-        if STORED.contains(&name) {
+        if name == "content-encoding" {
+            // aws-chunked is transfer framing, not the object's encoding: S3 drops it.
+            let rest: Vec<&str> = value.split(',').map(str::trim).filter(|t| !t.is_empty() && !t.eq_ignore_ascii_case("aws-chunked")).collect();
+            if !rest.is_empty() {
+                m.headers.push((name.to_string(), rest.join(",")));
+            }
+        } else if STORED.contains(&name) {
             m.headers.push((name.to_string(), value.to_string()));
         } else if let Some(n) = name.strip_prefix("x-amz-meta-") {
             user_bytes += n.len() + value.len();
@@ -146,6 +152,9 @@ fn check_conditions(ctx: &Ctx<'_>, prefix: &str, etag: &str, mtime_ms: i64, copy
 
 impl Gateway {
     pub(super) async fn put_object(&self, ctx: &Ctx<'_>, body: &mut BodyIn<'_>) -> Result<Response, S3Error> {
+        if ctx.header("content-length").is_none() && ctx.header("transfer-encoding").is_none() {
+            return Err(S3Error::missing_content_length());
+        }
         let mut meta = meta_from_request(ctx)?;
         let create_only = match ctx.header("if-none-match") {
             Some(v) if v.trim() == "*" => true,
@@ -170,6 +179,9 @@ impl Gateway {
     }
 
     pub(super) async fn get_object(&self, ctx: &Ctx<'_>, head_only: bool) -> Result<Response, S3Error> {
+        if matches!(ctx.who, Who::Anonymous) && ctx.route.query.iter().any(|(k, _)| k.starts_with("response-")) {
+            return Err(S3Error::invalid_request("Request specific response headers cannot be used for anonymous GET requests."));
+        }
         if let Some(pn) = ctx.route.param("partNumber") {
             if pn != "1" {
                 return Err(S3Error::not_implemented("partNumber"));
@@ -206,19 +218,17 @@ impl Gateway {
                 r = r.header(from_stored(*a).header_name(), base64_encode(v));
             }
         }
-        if !matches!(ctx.who, Who::Anonymous) {
-            for (q, h) in [
-                ("response-content-type", "content-type"),
-                ("response-content-language", "content-language"),
-                ("response-expires", "expires"),
-                ("response-cache-control", "cache-control"),
-                ("response-content-disposition", "content-disposition"),
-                ("response-content-encoding", "content-encoding"),
-            ] {
-                if let Some(v) = ctx.route.param(q) {
-                    r.headers.retain(|(k, _)| k != h);
-                    r.headers.push((h.into(), v.to_string()));
-                }
+        for (q, h) in [
+            ("response-content-type", "content-type"),
+            ("response-content-language", "content-language"),
+            ("response-expires", "expires"),
+            ("response-cache-control", "cache-control"),
+            ("response-content-disposition", "content-disposition"),
+            ("response-content-encoding", "content-encoding"),
+        ] {
+            if let Some(v) = ctx.route.param(q) {
+                r.headers.retain(|(k, _)| k != h);
+                r.headers.push((h.into(), v.to_string()));
             }
         }
         // For HEAD the connection writes the length and no body; dropping the stream
