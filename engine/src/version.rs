@@ -34,6 +34,7 @@ impl Clock {
         self.last_us = self.last_us.max(v.timestamp_us);
     }
 
+    #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Version {
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0);
         self.last_us = now.max(self.last_us + 1);

@@ -47,7 +47,7 @@ impl File {
     }
 
     fn check_aligned(&self, off: u64, len: usize) -> io::Result<()> {
-        if self.mode == IoMode::Direct && (off % ALIGN as u64 != 0 || len % ALIGN != 0) {
+        if self.mode == IoMode::Direct && (!off.is_multiple_of(ALIGN as u64) || !len.is_multiple_of(ALIGN)) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!("unaligned direct I/O: offset {off} length {len}"),
@@ -123,6 +123,7 @@ impl File {
         }
     }
 
+    #[allow(clippy::len_without_is_empty)]
     pub fn len(&self) -> io::Result<u64> {
         Ok(self.std.metadata()?.len())
     }

@@ -64,12 +64,12 @@ pub fn run(cfg: ServerConfig) -> Result<(), String> {
     let (root, created) = catalog
         .ensure_root(cfg.root_access_key.as_deref(), cfg.root_secret_key.as_deref())
         .map_err(|e| format!("root credentials: {e}"))?;
-    let listener = leofs_rt::net::bind(cfg.listen).map_err(|e| match e.kind() {
+    let listener = bind_retrying(cfg.listen).map_err(|e| match e.kind() {
         std::io::ErrorKind::AddrInUse => format!("cannot listen on {}: address already in use (another leofs or another server holds it)", cfg.listen),
         _ => format!("cannot listen on {}: {e}", cfg.listen),
     })?;
     let listener = Arc::new(listener);
-    let admin = leofs_rt::net::bind(cfg.admin_listen).map_err(|e| format!("cannot listen on admin address {}: {e}", cfg.admin_listen))?;
+    let admin = bind_retrying(cfg.admin_listen).map_err(|e| format!("cannot listen on admin address {}: {e}", cfg.admin_listen))?;
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(sig, stop.clone()).map_err(|e| format!("cannot install signal handler: {e}"))?;
@@ -136,6 +136,21 @@ pub fn run(cfg: ServerConfig) -> Result<(), String> {
         None => {
             log::info!("stopped cleanly");
             Ok(())
+        }
+    }
+}
+
+/// Binds, retrying "address in use" for up to 3 s: after a crash the kernel may release a
+/// killed process's sockets a moment late (its io_uring is torn down asynchronously).
+/// A port that stays taken is still an error.
+fn bind_retrying(addr: std::net::SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    let start = Instant::now();
+    loop {
+        match leofs_rt::net::bind(addr) {
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && start.elapsed() < Duration::from_secs(3) => {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            other => return other,
         }
     }
 }

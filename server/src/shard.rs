@@ -42,6 +42,7 @@ pub struct OwnedChunk {
     pub end: usize,
 }
 
+#[allow(clippy::large_enum_variant)] // one per GET in flight
 pub enum BodyStream {
     Local(BodyReader<File>),
     /// Chunks from the owning core, whole; `want` clips them here (the owner reads and

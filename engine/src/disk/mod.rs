@@ -27,7 +27,7 @@ pub trait Disk: 'static {
     fn sync_dir(&self) -> io::Result<()>;
 }
 
-#[allow(async_fn_in_trait)]
+#[allow(async_fn_in_trait, clippy::len_without_is_empty)]
 pub trait DiskFile: 'static {
     /// Reads up to `len` bytes at `off` into `buf`; short only at end of file.
     async fn read_at(&self, buf: AlignedBuf, off: u64, len: usize) -> (io::Result<usize>, AlignedBuf);

@@ -181,7 +181,7 @@ fn not_found(name: &str) -> io::Error {
 
 fn check_aligned(off: u64, len: usize) -> io::Result<()> {
     // The simulated disk is as strict as O_DIRECT, so alignment bugs show up in tests.
-    if off % ALIGN as u64 != 0 || len % ALIGN != 0 {
+    if !off.is_multiple_of(ALIGN as u64) || !len.is_multiple_of(ALIGN) {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("unaligned I/O at {off} len {len}")));
     }
     Ok(())

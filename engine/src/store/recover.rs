@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
 pub(crate) async fn open<D: Disk>(disk: D, cfg: Config) -> Result<Store<D>> {
-    assert!(cfg.segment_size % ALIGN as u64 == 0 && cfg.segment_size >= 4 * ALIGN as u64, "segment size must be a multiple of 4 KiB");
+    assert!(cfg.segment_size.is_multiple_of(ALIGN as u64) && cfg.segment_size >= 4 * ALIGN as u64, "segment size must be a multiple of 4 KiB");
     assert!(cfg.segment_size <= u32::MAX as u64, "segment offsets are 32-bit");
     let io = |op| move |e| Error::io(op, e);
     let names = disk.list().map_err(io("list data directory"))?;

@@ -18,6 +18,7 @@ use std::cell::Cell;
 
 pub type Headers = Vec<(Cow<'static, str>, String)>;
 
+#[allow(clippy::large_enum_variant)] // built once per response, never stored
 pub enum RespBody {
     Empty,
     Bytes(Vec<u8>),

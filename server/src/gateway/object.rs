@@ -93,7 +93,7 @@ fn parse_range(h: Option<&str>, len: u64) -> Result<Option<(u64, u64)>, S3Error>
     if spec.contains(',') {
         return Ok(None);
     }
-    let (a, b) = spec.split_once('-').ok_or_else(|| S3Error::invalid_range())?;
+    let (a, b) = spec.split_once('-').ok_or_else(S3Error::invalid_range)?;
     let (a, b) = (a.trim(), b.trim());
     let unsat = || S3Error::invalid_range().with_resource(format!("bytes */{len}"));
     let range = if a.is_empty() {

@@ -22,7 +22,7 @@ fn body_error(e: BodyError) -> S3Error {
     match e {
         BodyError::Timeout => S3Error::with_message(S3ErrorCode::RequestTimeout, "Your socket connection to the server was not read from or written to within the timeout period.".to_string()),
         BodyError::Closed | BodyError::Io(_) => S3Error::incomplete_body(),
-        BodyError::Framing(e) => S3Error::invalid_request(&e.to_string()),
+        BodyError::Framing(e) => S3Error::invalid_request(e.to_string()),
     }
 }
 
@@ -38,7 +38,7 @@ fn requested_algo(ctx: &Ctx<'_>) -> Result<Option<(ChecksumAlgo, Option<String>)
         if let Some(algo) = ChecksumAlgo::from_header_name(&t) {
             return Ok(Some((algo, None)));
         }
-        return Err(S3Error::invalid_argument(&format!("unsupported trailer {t}")));
+        return Err(S3Error::invalid_argument(format!("unsupported trailer {t}")));
     }
     match ctx.header("x-amz-sdk-checksum-algorithm") {
         Some(a) => Ok(Some((ChecksumAlgo::parse(a)?, None))),
