@@ -27,26 +27,56 @@ impl Listener {
 
     pub async fn accept(&self) -> io::Result<(Stream, SocketAddr)> {
         let (s, a) = self.0.accept().await?;
-        Ok((Stream(s), a))
+        Ok((Stream(Inner::Plain(s)), a))
     }
 }
 
-pub struct Stream(monoio::net::TcpStream);
+type TlsStream = monoio_rustls::ServerTlsStream<monoio::net::TcpStream>;
+
+enum Inner {
+    Plain(monoio::net::TcpStream),
+    Tls(Box<TlsStream>),
+}
+
+/// A connection, plain TCP or TLS.
+pub struct Stream(Inner);
+
+/// Calls the same method on whichever stream type this is.
+macro_rules! on_stream {
+    ($self:expr, $s:ident => $body:expr) => {
+        match &mut $self.0 {
+            Inner::Plain($s) => $body,
+            Inner::Tls($s) => $body,
+        }
+    };
+}
 
 impl Stream {
     pub async fn connect(addr: SocketAddr) -> io::Result<Stream> {
-        Ok(Stream(monoio::net::TcpStream::connect(addr).await?))
+        Ok(Stream(Inner::Plain(monoio::net::TcpStream::connect(addr).await?)))
+    }
+
+    pub fn is_tls(&self) -> bool {
+        matches!(self.0, Inner::Tls(_))
     }
 
     /// Waits until the socket has data (or is closed) without reading it: safe to cancel
-    /// with a timeout, unlike a read whose bytes would be lost.
+    /// with a timeout, unlike a read whose bytes would be lost. Plain TCP only (a TLS
+    /// session may hold decrypted bytes the socket no longer shows): TLS returns at once.
     pub async fn readable(&self) -> io::Result<()> {
-        self.0.readable(false).await
+        match &self.0 {
+            Inner::Plain(s) => s.readable(false).await,
+            Inner::Tls(_) => Ok(()),
+        }
     }
 
     /// Disables Nagle: a response's last segment must not wait for an ACK.
     pub fn set_nodelay(&self) -> io::Result<()> {
-        self.0.set_nodelay(true)
+        match &self.0 {
+            Inner::Plain(s) => s.set_nodelay(true),
+            // Set on the TCP socket before the handshake (see TlsAcceptor::accept).
+            Inner::Tls(_) => Ok(()),
+        }
     }
 
     /// Reads once, appending at most `max` bytes to `buf`. Returns the count read; 0 means
@@ -56,18 +86,76 @@ impl Stream {
             buf.reserve(max);
         }
         let len = buf.len();
-        let (r, slice) = self.0.read(buf.slice_mut(len..len + max)).await;
+        let (r, slice) = on_stream!(self, s => s.read(buf.slice_mut(len..len + max)).await);
         (r, slice.into_inner())
     }
 
     pub async fn write_all(&mut self, buf: Vec<u8>) -> (io::Result<()>, Vec<u8>) {
-        let (r, b) = self.0.write_all(buf).await;
-        (r.map(|_| ()), b)
+        let (r, b) = on_stream!(self, s => s.write_all(buf).await);
+        let r = match r {
+            Ok(_) => self.flush().await,
+            Err(e) => Err(e),
+        };
+        (r, b)
     }
 
     /// Writes `buf[start..end]` of an aligned read buffer straight to the socket (no copy).
     pub async fn write_aligned(&mut self, buf: AlignedBuf, start: usize, end: usize) -> (io::Result<()>, AlignedBuf) {
-        let (r, s) = self.0.write_all(buf.slice(start..end)).await;
-        (r.map(|_| ()), s.into_inner())
+        let (r, s) = on_stream!(self, st => st.write_all(buf.slice(start..end)).await);
+        let r = match r {
+            Ok(_) => self.flush().await,
+            Err(e) => Err(e),
+        };
+        (r, s.into_inner())
+    }
+
+    /// TLS buffers records: push them out. A no-op on plain TCP.
+    async fn flush(&mut self) -> io::Result<()> {
+        match &mut self.0 {
+            Inner::Plain(_) => Ok(()),
+            Inner::Tls(s) => monoio::io::AsyncWriteRent::flush(&mut **s).await,
+        }
+    }
+}
+
+/// Terminates TLS for incoming connections (`--tls-cert`, `--tls-key`).
+#[derive(Clone)]
+pub struct TlsAcceptor(monoio_rustls::TlsAcceptor);
+
+impl TlsAcceptor {
+    /// Loads a PEM certificate chain and private key.
+    pub fn from_pem_files(cert: &std::path::Path, key: &std::path::Path) -> Result<TlsAcceptor, String> {
+        let read = |p: &std::path::Path| std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()));
+        let cert_pem = read(cert)?;
+        let key_pem = read(key)?;
+        let certs: Vec<_> = rustls_pemfile::certs(&mut &cert_pem[..])
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("{}: not a PEM certificate: {e}", cert.display()))?;
+        if certs.is_empty() {
+            return Err(format!("{}: no certificate found", cert.display()));
+        }
+        let key_der = rustls_pemfile::private_key(&mut &key_pem[..])
+            .map_err(|e| format!("{}: not a PEM private key: {e}", key.display()))?
+            .ok_or_else(|| format!("{}: no private key found", key.display()))?;
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("TLS configuration: {e}"))?
+            .with_no_client_auth()
+            .with_single_cert(certs, key_der)
+            .map_err(|e| format!("TLS certificate/key: {e}"))?;
+        Ok(TlsAcceptor(monoio_rustls::TlsAcceptor::from(config)))
+    }
+
+    /// Runs the TLS handshake on an accepted plain connection.
+    pub async fn accept(&self, s: Stream) -> io::Result<Stream> {
+        match s.0 {
+            Inner::Plain(tcp) => {
+                tcp.set_nodelay(true)?;
+                let tls = self.0.accept(tcp).await.map_err(|e| io::Error::other(format!("TLS handshake: {e}")))?;
+                Ok(Stream(Inner::Tls(Box::new(tls))))
+            }
+            Inner::Tls(_) => Err(io::Error::other("already TLS")),
+        }
     }
 }

@@ -53,6 +53,12 @@ pub struct ServerArgs {
     /// Close a keep-alive connection idle this long [default: 60000].
     #[arg(long, env = "LEOFS_IDLE_TIMEOUT_MS")]
     pub idle_timeout_ms: Option<u64>,
+    /// PEM certificate chain: serve S3 over HTTPS (needs --tls-key).
+    #[arg(long, env = "LEOFS_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "LEOFS_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
     /// Slow-client limit: each read of a request head or body must arrive within this
     /// [default: 30000].
     #[arg(long, env = "LEOFS_READ_TIMEOUT_MS")]

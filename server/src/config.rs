@@ -23,6 +23,8 @@ pub struct FileConfig {
     pub max_object_mib: Option<u64>,
     pub admin_listen: Option<String>,
     pub read_timeout_ms: Option<u64>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
 }
 
 #[derive(Clone, Debug)]
@@ -40,6 +42,8 @@ pub struct ServerConfig {
     /// Slow-client limit: a request head or body must keep arriving at this pace.
     pub read_timeout_ms: u64,
     pub max_object_bytes: u64,
+    /// (certificate, key) PEM files when serving HTTPS.
+    pub tls: Option<(PathBuf, PathBuf)>,
     pub root_access_key: Option<String>,
     pub root_secret_key: Option<String>,
 }
@@ -77,7 +81,13 @@ impl ServerConfig {
             return Err(format!("segment_mib must be between 4 and 4095, not {segment_mib}"));
         }
         let max_object_mib = file.max_object_mib.unwrap_or(64).min(segment_mib / 2).max(1);
+        let tls = match (args.tls_cert.clone().or(file.tls_cert), args.tls_key.clone().or(file.tls_key)) {
+            (Some(c), Some(k)) => Some((c, k)),
+            (None, None) => None,
+            _ => return Err("--tls-cert and --tls-key go together".into()),
+        };
         Ok(ServerConfig {
+            tls,
             listen,
             admin_listen,
             data_dir: args.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("./leofs-data")),

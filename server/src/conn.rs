@@ -21,6 +21,7 @@ pub struct ConnCtx {
     pub read_timeout: Duration,
     pub date: RefCell<DateCache>,
     pub shutting_down: Rc<std::cell::Cell<bool>>,
+    pub tls: Option<leofs_rt::net::TlsAcceptor>,
 }
 
 /// Why a request body could not be read.
@@ -159,6 +160,17 @@ impl BodyIn<'_> {
 
 pub async fn serve(stream: Stream, ctx: Rc<ConnCtx>) {
     let _ = stream.set_nodelay();
+    let stream = match &ctx.tls {
+        None => stream,
+        Some(acceptor) => match leofs_rt::task::timeout(ctx.read_timeout, acceptor.accept(stream)).await {
+            Some(Ok(s)) => s,
+            Some(Err(e)) => {
+                log::debug!("{e}");
+                return;
+            }
+            None => return,
+        },
+    };
     let mut conn = Conn { stream, buf: Vec::with_capacity(READ_CHUNK) };
     loop {
         // Read a complete request head.
@@ -172,7 +184,11 @@ pub async fn serve(stream: Stream, ctx: Rc<ConnCtx>) {
                     if conn.buf.is_empty() && !wait_for_request(&conn, &ctx).await {
                         return;
                     }
-                    if conn.fill(READ_CHUNK, ctx.read_timeout).await.is_err() {
+                    // TLS cannot wait for readability without reading (see Stream::readable):
+                    // its first read of a request waits the idle timeout instead.
+                    let tls_idle = conn.buf.is_empty() && conn.stream.is_tls();
+                    let timeout = if tls_idle { ctx.idle_timeout } else { ctx.read_timeout };
+                    if conn.fill(READ_CHUNK, timeout).await.is_err() {
                         return;
                     }
                 }

@@ -53,12 +53,17 @@ struct CoreArgs {
     catalog: Catalog,
     stop: Arc<AtomicBool>,
     ready: std::sync::mpsc::Sender<(usize, Result<&'static str, String>)>,
+    tls: Option<leofs_rt::net::TlsAcceptor>,
     /// The admin listening socket, on core 0 only.
     admin: Option<std::net::TcpListener>,
 }
 
 pub fn run(cfg: ServerConfig) -> Result<(), String> {
     let mode = prepare_data_dir(&cfg)?;
+    let tls = match &cfg.tls {
+        Some((cert, key)) => Some(leofs_rt::net::TlsAcceptor::from_pem_files(cert, key)?),
+        None => None,
+    };
     manifest::check_or_create(&cfg.data_dir, cfg.shards)?;
     let catalog = Catalog::open(&cfg.data_dir.join("catalog")).map_err(|e| format!("catalog: {e}"))?;
     let (root, created) = catalog
@@ -89,6 +94,7 @@ pub fn run(cfg: ServerConfig) -> Result<(), String> {
             catalog: catalog.clone(),
             stop: stop.clone(),
             ready: ready_tx.clone(),
+            tls: tls.clone(),
             admin: if core == 0 { admin.try_clone().ok() } else { None },
         };
         let t = std::thread::Builder::new().name(format!("leofs-core-{core}")).spawn(move || core_main(args)).map_err(|e| format!("cannot start core thread: {e}"))?;
@@ -108,7 +114,8 @@ pub fn run(cfg: ServerConfig) -> Result<(), String> {
         }
     }
     if failed.is_none() {
-        println!("leofs is serving S3 at http://{}", cfg.listen);
+        let scheme = if cfg.tls.is_some() { "https" } else { "http" };
+        println!("leofs is serving S3 at {scheme}://{}", cfg.listen);
         println!("  data directory: {} ({} shards, durability {:?})", cfg.data_dir.display(), cfg.shards, cfg.durability);
         println!("  admin API (leofs-adm): http://{}", cfg.admin_listen);
         println!("  access key: {}", root.access_key_id);
@@ -197,6 +204,7 @@ fn core_main(a: CoreArgs) {
             read_timeout: Duration::from_millis(a.cfg.read_timeout_ms),
             date: RefCell::new(DateCache::new()),
             shutting_down: shutting_down.clone(),
+            tls: a.tls.clone(),
         });
         let listener = match leofs_rt::net::Listener::from_std(&a.listener) {
             Ok(l) => l,
