@@ -24,7 +24,7 @@ pub mod mutate;
 pub type Target = fn(&[u8]);
 
 /// Every target, by the name used for its corpus directory and its libFuzzer binary.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("engine", engine),
     ("http_request", http_request),
     ("auth", auth),
@@ -70,7 +70,9 @@ pub fn target(name: &str) -> Option<Target> {
 
 /// `fuzz/corpus/<name>`, the committed seed corpus of a target.
 pub fn corpus_dir(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("corpus")
+        .join(name)
 }
 
 /// The regular files of `dir` (not recursive, hidden files skipped), sorted by name so
@@ -94,16 +96,17 @@ pub fn read_inputs(dir: &Path) -> std::io::Result<Vec<(PathBuf, Vec<u8>)>> {
 /// Lowercase hex of `data`, for reproducers in failure messages.
 pub fn hex(data: &[u8]) -> String {
     use std::fmt::Write;
-    data.iter().fold(String::with_capacity(data.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    data.iter()
+        .fold(String::with_capacity(data.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 /// Parses [`hex`] output back (whitespace ignored); `None` if it is not hex.
 pub fn unhex(text: &str) -> Option<Vec<u8>> {
     let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if digits.len() % 2 != 0 {
+    if digits.len() & 1 == 1 {
         return None;
     }
     digits

@@ -246,7 +246,8 @@ pub fn dictionary(name: &str) -> &'static [&'static [u8]] {
 /// [`dictionary`] in libFuzzer's `-dict=` format: one `"token"` per line, bytes outside
 /// printable ASCII (and `"`, `\`) as `\xNN`.
 pub fn libfuzzer_dict(name: &str) -> String {
-    let mut out = format!("# libFuzzer dictionary for `{name}`, written by fuzz/tests/gen_corpus.rs\n");
+    let mut out =
+        format!("# libFuzzer dictionary for `{name}`, written by fuzz/tests/gen_corpus.rs\n");
     for token in dictionary(name) {
         out.push('"');
         for &b in *token {
@@ -416,7 +417,10 @@ mod tests {
             assert!(a.len() <= 64);
             changed += usize::from(!corpus.contains(&a));
         }
-        assert!(changed > 1800, "only {changed} mutants differ from their seed");
+        assert!(
+            changed > 1800,
+            "only {changed} mutants differ from their seed"
+        );
         assert!(mutate(1, &[], &[], 16).len() <= 16);
     }
 

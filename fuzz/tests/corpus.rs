@@ -82,7 +82,12 @@ fn http_seeds_parse() {
     for (file, data) in &seeds {
         let (requests, chunked, trailers, expect) = walk_http(data);
         assert!(requests >= 1, "http_request/{file}: no request parses");
-        totals = (totals.0 + requests, totals.1 + chunked, totals.2 + trailers, totals.3 | expect);
+        totals = (
+            totals.0 + requests,
+            totals.1 + chunked,
+            totals.2 + trailers,
+            totals.3 | expect,
+        );
     }
     let pipelined = walk_http(&seeds["pipelined"]);
     assert_eq!(pipelined.0, 5, "pipelined: stops at Connection: close");
@@ -117,13 +122,11 @@ fn verify_auth(data: &[u8]) -> Option<Verified> {
         ("content-md5", sha),
     ];
     let passes = [(&headers[..], None), (&headers[2..], Some("bucket"))];
-    let verified = passes
-        .into_iter()
-        .find_map(|(hdrs, bucket)| {
-            let req = SignedRequest::new("PUT", path, query, hdrs).with_bucket_from_host(bucket);
-            let parsed = parse_auth(&req).ok()?;
-            verify(&req, &parsed, "secret", 1_369_353_600).ok()
-        });
+    let verified = passes.into_iter().find_map(|(hdrs, bucket)| {
+        let req = SignedRequest::new("PUT", path, query, hdrs).with_bucket_from_host(bucket);
+        let parsed = parse_auth(&req).ok()?;
+        verify(&req, &parsed, "secret", 1_369_353_600).ok()
+    });
     verified
 }
 
@@ -142,7 +145,9 @@ fn auth_seeds_verify_and_decode() {
         "v2_header",
         "v2_presigned",
     ] {
-        let data = seeds.get(name).unwrap_or_else(|| panic!("auth/{name} missing"));
+        let data = seeds
+            .get(name)
+            .unwrap_or_else(|| panic!("auth/{name} missing"));
         let verified = verify_auth(data).unwrap_or_else(|| panic!("auth/{name} does not verify"));
         let v2 = matches!(verified, Verified::V2(_));
         assert_eq!(v2, name.starts_with("v2_"), "auth/{name}: {verified:?}");
@@ -150,8 +155,14 @@ fn auth_seeds_verify_and_decode() {
     // The streaming bodies decode to the end in the mode their header announces.
     for (name, mode) in [
         ("v4_streaming_signed", PayloadMode::StreamingSigned),
-        ("v4_streaming_signed_trailer", PayloadMode::StreamingSignedTrailer),
-        ("v4_streaming_unsigned_trailer", PayloadMode::StreamingUnsignedTrailer),
+        (
+            "v4_streaming_signed_trailer",
+            PayloadMode::StreamingSignedTrailer,
+        ),
+        (
+            "v4_streaming_unsigned_trailer",
+            PayloadMode::StreamingUnsignedTrailer,
+        ),
         ("v4_streaming_empty", PayloadMode::StreamingSigned),
     ] {
         let body = seeds[name].splitn(5, |&b| b == b'\n').nth(4).unwrap();
@@ -159,12 +170,19 @@ fn auth_seeds_verify_and_decode() {
         let mut dec = AwsChunkedDecoder::new(mode, signer).unwrap();
         let mut off = 0;
         while off < body.len() {
-            let d = dec.decode(&body[off..]).unwrap_or_else(|e| panic!("auth/{name}: {e:?}"));
+            let d = dec
+                .decode(&body[off..])
+                .unwrap_or_else(|e| panic!("auth/{name}: {e:?}"));
             assert!(d.consumed > 0, "auth/{name}: no progress");
             off += d.consumed;
         }
-        dec.finish().unwrap_or_else(|e| panic!("auth/{name}: {e:?}"));
-        assert_eq!(!dec.trailers().is_empty(), mode.has_trailer(), "auth/{name}");
+        dec.finish()
+            .unwrap_or_else(|e| panic!("auth/{name}: {e:?}"));
+        assert_eq!(
+            !dec.trailers().is_empty(),
+            mode.has_trailer(),
+            "auth/{name}"
+        );
     }
 }
 

@@ -15,15 +15,19 @@ use std::path::Path;
 use leofs_fuzz::mutate::{libfuzzer_dict, Rng};
 use leofs_fuzz::{corpus_dir, TARGETS};
 use leofs_net::s3::auth::{
-    encode_unsigned_chunk, encode_unsigned_final, presign_v2, presign_v4, sign_v2_header,
-    sign_v4, ChunkSigner, SignedRequest, SigningKey, V4Credentials, EMPTY_SHA256_HEX,
+    encode_unsigned_chunk, encode_unsigned_final, presign_v2, presign_v4, sign_v2_header, sign_v4,
+    ChunkSigner, SignedRequest, SigningKey, V4Credentials, EMPTY_SHA256_HEX,
 };
 
 /// Largest seed file: small inputs mutate faster and keep the replay test quick.
 const MAX_SEED: usize = 4096;
 
 fn write(target: &str, name: &str, data: &[u8]) {
-    assert!(data.len() < MAX_SEED, "{target}/{name} is {} bytes", data.len());
+    assert!(
+        data.len() < MAX_SEED,
+        "{target}/{name} is {} bytes",
+        data.len()
+    );
     let dir = corpus_dir(target);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join(name), data).unwrap();
@@ -87,7 +91,13 @@ fn engine_seeds() {
     for i in 0..12u8 {
         v.push((PUT_BIG, i % 3, 200 + i * 4));
     }
-    v.extend([(COMPACT, 0, 0), (GET, 0, 0), (GET, 1, 0), (GET, 2, 0), (RESTART, 0, 0)]);
+    v.extend([
+        (COMPACT, 0, 0),
+        (GET, 0, 0),
+        (GET, 1, 0),
+        (GET, 2, 0),
+        (RESTART, 0, 0),
+    ]);
     v.extend([(COMPACT, 0, 0), (RESTART, 0, 0), (LIST, 0, 0)]);
     write("engine", "rollover_compact", &ops(&v));
     // Checkpoints between writes and deletes, restarts replaying the log after them.
@@ -97,9 +107,18 @@ fn engine_seeds() {
     }
     v.push((CHECKPOINT, 0, 0));
     for k in 0..8u8 {
-        v.push(if k % 2 == 0 { (DEL, k, 0) } else { (PUT_BIG, k, 60) });
+        v.push(if k % 2 == 0 {
+            (DEL, k, 0)
+        } else {
+            (PUT_BIG, k, 60)
+        });
     }
-    v.extend([(RESTART, 0, 0), (LIST, 0, 0), (CHECKPOINT, 0, 0), (PUT, 20, 3)]);
+    v.extend([
+        (RESTART, 0, 0),
+        (LIST, 0, 0),
+        (CHECKPOINT, 0, 0),
+        (PUT, 20, 3),
+    ]);
     v.extend([(RESTART, 0, 0), (GET, 20, 0), (GET, 3, 0)]);
     write("engine", "checkpoint_restart", &ops(&v));
     // Fill many keys, delete most, compact: segments that are mostly dead.
@@ -110,7 +129,12 @@ fn engine_seeds() {
     for k in 0..22u8 {
         v.push((DEL, k, 0));
     }
-    v.extend([(COMPACT, 0, 0), (LIST, 0, 0), (LIST, 0, 22), (RESTART, 0, 0)]);
+    v.extend([
+        (COMPACT, 0, 0),
+        (LIST, 0, 0),
+        (LIST, 0, 22),
+        (RESTART, 0, 0),
+    ]);
     v.extend([(COMPACT, 0, 0), (GET, 22, 0), (GET, 23, 0), (GET, 0, 0)]);
     write("engine", "delete_compact", &ops(&v));
     // Empty values, deletes of absent keys, listing around the edges of the key space.
@@ -336,7 +360,11 @@ const CREDS: V4Credentials<'static> = V4Credentials {
 };
 
 /// The headers `fuzz_auth` builds, in its order.
-fn auth_headers<'a>(authz: &'a [u8], date: &'a [u8], sha: &'a [u8]) -> Vec<(&'static str, &'a [u8])> {
+fn auth_headers<'a>(
+    authz: &'a [u8],
+    date: &'a [u8],
+    sha: &'a [u8],
+) -> Vec<(&'static str, &'a [u8])> {
     vec![
         ("host", b"bucket.example.com"),
         ("authorization", authz),
@@ -356,11 +384,20 @@ fn auth_input(authz: &str, target: &str, date: &str, sha: &str, body: &[u8]) -> 
 /// A SigV4 header-auth seed that verifies.
 fn v4_seed(target: &str, sha: &str, body: &[u8]) -> Vec<u8> {
     let headers = auth_headers(b"", AMZ_DATE.as_bytes(), sha.as_bytes());
-    let signing: Vec<(&str, &[u8])> = headers.iter().filter(|(n, _)| *n != "authorization").copied().collect();
+    let signing: Vec<(&str, &[u8])> = headers
+        .iter()
+        .filter(|(n, _)| *n != "authorization")
+        .copied()
+        .collect();
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let req = SignedRequest::new("PUT", path, query, &signing[..]);
-    let sig = sign_v4(&req, &CREDS, AMZ_DATE, &["host", "x-amz-content-sha256", "x-amz-date", "content-md5"])
-        .unwrap();
+    let sig = sign_v4(
+        &req,
+        &CREDS,
+        AMZ_DATE,
+        &["host", "x-amz-content-sha256", "x-amz-date", "content-md5"],
+    )
+    .unwrap();
     auth_input(&sig.authorization, target, AMZ_DATE, sha, body)
 }
 
@@ -375,7 +412,11 @@ fn chunk_signer() -> ChunkSigner {
 }
 
 fn auth_seeds() {
-    write("auth", "v4_unsigned_payload", &v4_seed("/bucket/key", "UNSIGNED-PAYLOAD", b""));
+    write(
+        "auth",
+        "v4_unsigned_payload",
+        &v4_seed("/bucket/key", "UNSIGNED-PAYLOAD", b""),
+    );
     write(
         "auth",
         "v4_sha256_query",
@@ -388,14 +429,26 @@ fn auth_seeds() {
     write(
         "auth",
         "v4_list_query",
-        &v4_seed("/bucket?list-type=2&prefix=photos%2F2006&max-keys=50&delimiter=%2F", "UNSIGNED-PAYLOAD", b""),
+        &v4_seed(
+            "/bucket?list-type=2&prefix=photos%2F2006&max-keys=50&delimiter=%2F",
+            "UNSIGNED-PAYLOAD",
+            b"",
+        ),
     );
     let mut s = chunk_signer();
     let mut body = Vec::new();
     s.encode_chunk(b"hello, world: the first chunk", &mut body);
     s.encode_chunk(b"2nd", &mut body);
     s.encode_final(None, &mut body);
-    write("auth", "v4_streaming_signed", &v4_seed("/bucket/stream", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", &body));
+    write(
+        "auth",
+        "v4_streaming_signed",
+        &v4_seed(
+            "/bucket/stream",
+            "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+            &body,
+        ),
+    );
     let mut s = chunk_signer();
     let mut body = Vec::new();
     s.encode_chunk(b"payload with a signed trailer", &mut body);
@@ -403,44 +456,86 @@ fn auth_seeds() {
     write(
         "auth",
         "v4_streaming_signed_trailer",
-        &v4_seed("/bucket/stream", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER", &body),
+        &v4_seed(
+            "/bucket/stream",
+            "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
+            &body,
+        ),
     );
     let mut body = Vec::new();
     encode_unsigned_chunk(b"unsigned chunk one", &mut body);
     encode_unsigned_chunk(b"two", &mut body);
-    encode_unsigned_final(&[("x-amz-checksum-crc32c", "sOO8/Q=="), ("x-amz-checksum-sha256", "abc=")], &mut body);
+    encode_unsigned_final(
+        &[
+            ("x-amz-checksum-crc32c", "sOO8/Q=="),
+            ("x-amz-checksum-sha256", "abc="),
+        ],
+        &mut body,
+    );
     write(
         "auth",
         "v4_streaming_unsigned_trailer",
-        &v4_seed("/bucket/stream", "STREAMING-UNSIGNED-PAYLOAD-TRAILER", &body),
+        &v4_seed(
+            "/bucket/stream",
+            "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+            &body,
+        ),
     );
     // An empty streaming body: only the final chunk.
     let mut body = Vec::new();
     chunk_signer().encode_final(None, &mut body);
-    write("auth", "v4_streaming_empty", &v4_seed("/bucket/empty", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", &body));
+    write(
+        "auth",
+        "v4_streaming_empty",
+        &v4_seed("/bucket/empty", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", &body),
+    );
 
     // SigV2 header auth: the Date line is empty since x-amz-date is present (and signed
     // among the amz headers).
     let sha = "XrY7u+Ae7tCTyyK7j1rNww==";
     let headers = auth_headers(b"", HTTP_DATE.as_bytes(), sha.as_bytes());
-    let signing: Vec<(&str, &[u8])> = headers.iter().filter(|(n, _)| *n != "authorization").copied().collect();
+    let signing: Vec<(&str, &[u8])> = headers
+        .iter()
+        .filter(|(n, _)| *n != "authorization")
+        .copied()
+        .collect();
     let req = SignedRequest::new("PUT", "/bucket/key", "acl", &signing[..]);
     let authz = sign_v2_header(&req, "AKIDEXAMPLE", "secret");
-    write("auth", "v2_header", &auth_input(&authz, "/bucket/key?acl", HTTP_DATE, sha, b""));
+    write(
+        "auth",
+        "v2_header",
+        &auth_input(&authz, "/bucket/key?acl", HTTP_DATE, sha, b""),
+    );
 
     // Presigned URLs: `fuzz_auth`'s second pass drops the host and authorization headers
     // and sets the virtual-host bucket, which is where query auth can verify.
     let presign_headers = &headers[2..];
-    let req = SignedRequest::new("PUT", "/key", "uploads", presign_headers).with_bucket_from_host(Some("bucket"));
+    let req = SignedRequest::new("PUT", "/key", "uploads", presign_headers)
+        .with_bucket_from_host(Some("bucket"));
     let query = presign_v2(&req, "AKIDEXAMPLE", "secret", NOW + 3600);
-    write("auth", "v2_presigned", &auth_input("", &format!("/key?{query}"), HTTP_DATE, sha, b""));
+    write(
+        "auth",
+        "v2_presigned",
+        &auth_input("", &format!("/key?{query}"), HTTP_DATE, sha, b""),
+    );
     let headers = auth_headers(b"", AMZ_DATE.as_bytes(), b"UNSIGNED-PAYLOAD");
-    let req = SignedRequest::new("PUT", "/bucket/key", "partNumber=1&uploadId=abc", &headers[2..]);
+    let req = SignedRequest::new(
+        "PUT",
+        "/bucket/key",
+        "partNumber=1&uploadId=abc",
+        &headers[2..],
+    );
     let query = presign_v4(&req, &CREDS, AMZ_DATE, 3600).unwrap();
     write(
         "auth",
         "v4_presigned",
-        &auth_input("", &format!("/bucket/key?{query}"), AMZ_DATE, "UNSIGNED-PAYLOAD", b""),
+        &auth_input(
+            "",
+            &format!("/bucket/key?{query}"),
+            AMZ_DATE,
+            "UNSIGNED-PAYLOAD",
+            b"",
+        ),
     );
 
     // Refused early, but each on its own path.

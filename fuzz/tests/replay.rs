@@ -8,9 +8,10 @@
 //!   every input runs a real store, gets N/10 (default 200).
 //! * `LEOFS_FUZZ_SEED=S`: base seed (decimal or `0x` hex) to explore other mutations
 //!   than the default fixed ones.
-//! * `LEOFS_FUZZ_REPRO=<target>:<hex>` or `<target>:<path>` (a file or directory): the
-//!   `reproduce` test runs the target on just that input, without catching the panic,
-//!   so the backtrace is the target's own. Use it with `--nocapture`.
+//! * `LEOFS_FUZZ_REPRO=<target>:<hex>` or `<target>:<file>`: the `reproduce` test runs
+//!   the target on just that input, without catching the panic, so the backtrace is the
+//!   target's own. `<target>:<directory>` replays every file in it (a libFuzzer corpus or
+//!   its artifacts) and names the first that panics. Use it with `--nocapture`.
 
 use leofs_fuzz::mutate::{dictionary, mutate};
 use leofs_fuzz::{corpus_dir, hex, read_inputs, replay_dir, run_catching, target, unhex};
@@ -52,13 +53,21 @@ fn fuzz(name: &str, iters: usize, max_len: usize) {
         let seed = base.wrapping_add(i.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let input = mutate(seed, &corpus, dict, max_len);
         if let Err(message) = run_catching(f, &input) {
-            let hex = hex(&input);
+            // Also saved as a file, handy for `cargo fuzz run <target> <file>` and as a
+            // new corpus entry once fixed.
+            let file = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+                .join(format!("fuzz-{name}-{seed:016x}"));
+            let saved = match std::fs::write(&file, &input) {
+                Ok(()) => format!("saved to {}", file.display()),
+                Err(e) => format!("not saved: {e}"),
+            };
             panic!(
                 "fuzz target `{name}` panicked on mutation #{i} (seed {seed:#018x}): {message}\n\
-                 input ({} bytes, hex): {hex}\n\
-                 reproduce: LEOFS_FUZZ_REPRO={name}:{hex} \
+                 input ({} bytes, {saved}), hex: {}\n\
+                 reproduce: LEOFS_FUZZ_REPRO={name}:<hex or file> \
                  cargo test -p leofs-fuzz --test replay reproduce -- --nocapture",
-                input.len()
+                input.len(),
+                hex(&input),
             );
         }
     }
@@ -112,10 +121,8 @@ fn reproduce() {
     let f = target(name).unwrap_or_else(|| panic!("no fuzz target named {name:?}"));
     let path = std::path::Path::new(what);
     if path.is_dir() {
-        for (file, data) in read_inputs(path).expect("read dir") {
-            eprintln!("{name}: {}", file.display());
-            f(&data);
-        }
+        let n = replay_dir(name, path).unwrap_or_else(|e| panic!("{e}"));
+        eprintln!("{name}: {n} inputs of {} ran cleanly", path.display());
     } else if path.is_file() {
         f(&std::fs::read(path).expect("read file"));
     } else {
