@@ -11,7 +11,10 @@ pub const INSTALL_HINT: &str = "fio is not installed: install it (e.g. `apt-get 
 pub fn version() -> Result<String, String> {
     match Command::new("fio").arg("--version").output() {
         Ok(o) if o.status.success() => Ok(String::from_utf8_lossy(&o.stdout).trim().to_string()),
-        Ok(o) => Err(format!("`fio --version` failed: {}\n{INSTALL_HINT}", String::from_utf8_lossy(&o.stderr).trim())),
+        Ok(o) => Err(format!(
+            "`fio --version` failed: {}\n{INSTALL_HINT}",
+            String::from_utf8_lossy(&o.stderr).trim()
+        )),
         Err(_) => Err(INSTALL_HINT.to_string()),
     }
 }
@@ -65,7 +68,11 @@ impl Job {
     /// The command line, for the report (without the output file).
     pub fn command_line(&self) -> String {
         let args = self.args(Path::new("X"));
-        let shown: Vec<&str> = args.iter().map(|s| s.as_str()).filter(|s| !s.starts_with("--output=")).collect();
+        let shown: Vec<&str> = args
+            .iter()
+            .map(|s| s.as_str())
+            .filter(|s| !s.starts_with("--output="))
+            .collect();
         format!("fio {}", shown.join(" "))
     }
 
@@ -73,7 +80,10 @@ impl Job {
     pub fn run(&self, scratch: &Path) -> Result<Measured, String> {
         let out = scratch.join("fio-out.json");
         let _ = std::fs::remove_file(&out);
-        let o = Command::new("fio").args(self.args(&out)).output().map_err(|e| format!("cannot run fio: {e}\n{INSTALL_HINT}"))?;
+        let o = Command::new("fio")
+            .args(self.args(&out))
+            .output()
+            .map_err(|e| format!("cannot run fio: {e}\n{INSTALL_HINT}"))?;
         if !o.status.success() {
             return Err(format!(
                 "`{}` failed ({}): {}{}",
@@ -83,9 +93,14 @@ impl Job {
                 String::from_utf8_lossy(&o.stdout).trim()
             ));
         }
-        let text = std::fs::read_to_string(&out).map_err(|e| format!("fio output {}: {e}", out.display()))?;
+        let text = std::fs::read_to_string(&out)
+            .map_err(|e| format!("fio output {}: {e}", out.display()))?;
         let _ = std::fs::remove_file(&out);
-        let dir = if self.rw.contains("read") { "read" } else { "write" };
+        let dir = if self.rw.contains("read") {
+            "read"
+        } else {
+            "write"
+        };
         parse(&text, dir).map_err(|e| format!("`{}`: {e}", self.command_line()))
     }
 }
@@ -96,7 +111,10 @@ impl Job {
 pub fn layout(file: &Path, size: u64) -> Result<(), String> {
     use std::io::Write;
     let err = |e: std::io::Error| format!("laying out {}: {e}", file.display());
-    if std::fs::metadata(file).map(|m| m.len() == size).unwrap_or(false) {
+    if std::fs::metadata(file)
+        .map(|m| m.len() == size)
+        .unwrap_or(false)
+    {
         return Ok(());
     }
     let mut f = std::fs::File::create(file).map_err(err)?;
@@ -120,13 +138,23 @@ pub fn layout(file: &Path, size: u64) -> Result<(), String> {
 /// Parses fio's JSON (`jobs[0].<dir>`). fio may print notices before the JSON object.
 pub fn parse(text: &str, dir: &str) -> Result<Measured, String> {
     let start = text.find('{').ok_or("no JSON object in fio output")?;
-    let v: serde_json::Value = serde_json::from_str(&text[start..]).map_err(|e| format!("fio JSON: {e}"))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text[start..]).map_err(|e| format!("fio JSON: {e}"))?;
     let d = &v["jobs"][0][dir];
     let num = |x: &serde_json::Value| x.as_f64();
     let iops = num(&d["iops"]).ok_or_else(|| format!("fio JSON lacks jobs[0].{dir}.iops"))?;
     let bw = num(&d["bw_bytes"]).ok_or_else(|| format!("fio JSON lacks jobs[0].{dir}.bw_bytes"))?;
-    let pct = |p: &str| num(&d["clat_ns"]["percentile"][p]).map(|ns| ns / 1000.0).unwrap_or(0.0);
-    Ok(Measured { iops, bw_bytes: bw, clat_p50_us: pct("50.000000"), clat_p99_us: pct("99.000000") })
+    let pct = |p: &str| {
+        num(&d["clat_ns"]["percentile"][p])
+            .map(|ns| ns / 1000.0)
+            .unwrap_or(0.0)
+    };
+    Ok(Measured {
+        iops,
+        bw_bytes: bw,
+        clat_p50_us: pct("50.000000"),
+        clat_p99_us: pct("99.000000"),
+    })
 }
 
 #[cfg(test)]

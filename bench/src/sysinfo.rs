@@ -53,7 +53,10 @@ impl Machine {
             kernel: read("/proc/sys/kernel/osrelease").trim().to_string(),
             filesystem,
             device,
-            dir: std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf()).display().to_string(),
+            dir: std::fs::canonicalize(dir)
+                .unwrap_or_else(|_| dir.to_path_buf())
+                .display()
+                .to_string(),
             io_driver: String::new(),
             fio_version: None,
         }

@@ -71,10 +71,11 @@ pub async fn write<D: Disk>(
         }
         let done = piece.len() < PIECE;
         if !piece.is_empty() {
-            hasher.update(&piece);
-            body_len += piece.len() as u64;
-            // Full pieces are multiples of ALIGN only by luck: carry the unaligned tail over.
+            // Full pieces are multiples of ALIGN only by luck: carry the unaligned tail over
+            // to the next piece. Hash and count only what is flushed now, exactly once.
             let flush = if done { piece.len() } else { piece.len() / ALIGN * ALIGN };
+            hasher.update(&piece[..flush]);
+            body_len += flush as u64;
             let mut buf = AlignedBuf::with_capacity(align_up(flush.max(1)));
             buf.extend_from_slice(&piece[..flush]);
             buf.pad_to_align();

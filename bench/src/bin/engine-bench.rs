@@ -15,7 +15,10 @@ fn live_bytes() -> usize {
 }
 
 #[derive(Parser, Debug)]
-#[command(name = "engine-bench", about = "leofs storage engine vs fio on the same directory, side by side")]
+#[command(
+    name = "engine-bench",
+    about = "leofs storage engine vs fio on the same directory, side by side"
+)]
 struct Args {
     /// Benchmark directory: disk-backed (tmpfs is refused). Its bench files are removed at the end.
     #[arg(long, default_value = "./target/bench-engine")]
@@ -29,9 +32,15 @@ struct Args {
     /// Print the report as JSON on stdout (progress goes to stderr).
     #[arg(long)]
     json: bool,
+    /// Also write the JSON report to this file.
+    #[arg(long)]
+    json_out: Option<PathBuf>,
     /// Engine side only: no fio references, no ratios.
     #[arg(long)]
     no_fio: bool,
+    /// Skip the diagnostic phases (runtime raw reads, fio at the engine's I/O shapes).
+    #[arg(long)]
+    no_diagnostics: bool,
     /// Comma-separated subset of: put4k,get4k,write1m,read1m,index.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
@@ -66,10 +75,16 @@ struct Args {
 
 fn main() {
     let a = Args::parse();
+    engine_bench::install_logger();
     let workloads = if a.only.is_empty() {
         Workload::ALL.to_vec()
     } else {
-        match a.only.iter().map(|s| Workload::parse(s)).collect::<Result<Vec<_>, _>>() {
+        match a
+            .only
+            .iter()
+            .map(|s| Workload::parse(s))
+            .collect::<Result<Vec<_>, _>>()
+        {
             Ok(w) => w,
             Err(e) => {
                 eprintln!("engine-bench: {e}");
@@ -83,30 +98,37 @@ fn main() {
         seconds: a.seconds.max(1),
         fio: !a.no_fio,
         workloads,
-        put_concurrency: a.put_concurrency,
-        get_concurrency: a.get_concurrency,
-        large_concurrency: a.large_concurrency,
+        put_concurrency: a.put_concurrency.max(1),
+        get_concurrency: a.get_concurrency.max(1),
+        large_concurrency: a.large_concurrency.max(1),
         read_set_mib: a.read_set_mib.max(1),
         large_set_mib: a.large_set_mib.max(1),
         index_objects: a.index_objects.max(1),
         index_random_order: a.index_random_order,
         max_ops: a.max_ops.max(1),
         keep: a.keep,
+        diagnostics: !a.no_diagnostics,
         io_mode: IoMode::Direct,
         live_bytes: Some(live_bytes),
         ..Options::default()
     };
-    match engine_bench::run(&opts) {
-        Ok(report) => {
-            if a.json {
-                println!("{}", serde_json::to_string_pretty(&report).expect("report serializes"));
-            } else {
-                print!("{}", engine_bench::table(&report));
-            }
-        }
+    let report = match engine_bench::run(&opts) {
+        Ok(r) => r,
         Err(e) => {
             eprintln!("engine-bench: {e}");
             std::process::exit(1);
         }
+    };
+    let json = serde_json::to_string_pretty(&report).expect("the report serializes");
+    if let Some(path) = &a.json_out {
+        if let Err(e) = std::fs::write(path, format!("{json}\n")) {
+            eprintln!("engine-bench: {}: {e}", path.display());
+            std::process::exit(1);
+        }
+    }
+    if a.json {
+        println!("{json}");
+    } else {
+        print!("{}", engine_bench::table(&report));
     }
 }
