@@ -89,7 +89,7 @@ pub async fn write<D: Disk>(
             break;
         }
     }
-    let mut head = AlignedBuf::with_capacity(ALIGN);
+    let mut head = AlignedBuf::zeroed(ALIGN);
     head.set_len(ALIGN);
     let h = head.as_mut_slice();
     h[0..8].copy_from_slice(&MAGIC);

@@ -28,7 +28,7 @@ pub fn parse_file_name(name: &str) -> Option<u32> {
 }
 
 pub fn encode_header(id: u32, size: u64, shard: u32, created_ms: u64) -> AlignedBuf {
-    let mut b = AlignedBuf::with_capacity(ALIGN);
+    let mut b = AlignedBuf::zeroed(ALIGN);
     b.set_len(ALIGN);
     let h = b.as_mut_slice();
     h[0..8].copy_from_slice(&SEG_MAGIC);

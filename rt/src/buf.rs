@@ -5,6 +5,7 @@
 //! The *offset* and *length* alignment of a direct I/O are checked by `fs::File`.
 
 use std::alloc::{alloc_zeroed, dealloc, Layout};
+use std::cell::RefCell;
 use std::ptr::NonNull;
 
 /// Alignment of every direct I/O buffer, offset and length: 4 KiB covers 512e and 4Kn disks.
@@ -32,11 +33,72 @@ pub struct AlignedBuf {
 #[allow(unsafe_code)]
 unsafe impl Send for AlignedBuf {}
 
+/// Buffers up to this size are recycled through a per-thread pool, by power-of-two size
+/// class: a read or a group-commit batch then costs neither an allocation nor a memset.
+const POOL_MAX_BUF: usize = 8 << 20;
+const POOL_CLASSES: usize = 12; // 4 KiB ..= 8 MiB
+/// Bytes a thread keeps pooled at most.
+const POOL_MAX_BYTES: usize = 64 << 20;
+
+#[derive(Default)]
+struct Pool {
+    free: [Vec<NonNull<u8>>; POOL_CLASSES],
+    bytes: usize,
+}
+
+fn class_of(cap: usize) -> usize {
+    (cap.trailing_zeros() - ALIGN.trailing_zeros()) as usize
+}
+
+impl Pool {
+    fn take(&mut self, cap: usize) -> Option<NonNull<u8>> {
+        let p = self.free[class_of(cap)].pop()?;
+        self.bytes -= cap;
+        Some(p)
+    }
+    fn put(&mut self, p: NonNull<u8>, cap: usize) -> bool {
+        if self.bytes + cap > POOL_MAX_BYTES {
+            return false;
+        }
+        self.bytes += cap;
+        self.free[class_of(cap)].push(p);
+        true
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        for (class, list) in self.free.iter_mut().enumerate() {
+            let layout = Layout::from_size_align(ALIGN << class, ALIGN).expect("aligned layout");
+            for p in list.drain(..) {
+                // SAFETY: pooled pointers were allocated with exactly this layout (their
+                // class's size) and are owned by the pool alone.
+                #[allow(unsafe_code)]
+                unsafe {
+                    dealloc(p.as_ptr(), layout)
+                }
+            }
+        }
+    }
+}
+
+thread_local! {
+    static POOL: RefCell<Pool> = RefCell::new(Pool::default());
+}
+
 impl AlignedBuf {
-    /// A buffer of at least `cap` bytes (rounded up to `ALIGN`, minimum `ALIGN`), all zero,
-    /// with length 0.
+    /// A buffer of at least `cap` bytes (rounded up to `ALIGN`; pooled sizes to a power of
+    /// two), with length 0. Its bytes are initialised but their values are unspecified (a
+    /// recycled buffer keeps old contents): use [`AlignedBuf::zeroed`] when zeros matter.
     pub fn with_capacity(cap: usize) -> AlignedBuf {
-        let cap = align_up(cap.max(1));
+        let mut cap = align_up(cap.max(1));
+        if cap <= POOL_MAX_BUF {
+            cap = cap.next_power_of_two();
+            let pooled = POOL.try_with(|p| p.borrow_mut().take(cap)).ok().flatten();
+            if let Some(ptr) = pooled {
+                return AlignedBuf { ptr, cap, len: 0 };
+            }
+        }
         let layout = Layout::from_size_align(cap, ALIGN).expect("aligned layout");
         // SAFETY: layout has non-zero size; alloc_zeroed returns either null or a valid
         // allocation of `cap` zeroed bytes aligned to ALIGN.
@@ -44,6 +106,13 @@ impl AlignedBuf {
         let raw = unsafe { alloc_zeroed(layout) };
         let Some(ptr) = NonNull::new(raw) else { std::alloc::handle_alloc_error(layout) };
         AlignedBuf { ptr, cap, len: 0 }
+    }
+
+    /// Like [`AlignedBuf::with_capacity`], with every byte zero.
+    pub fn zeroed(cap: usize) -> AlignedBuf {
+        let mut b = AlignedBuf::with_capacity(cap);
+        b.full_mut().fill(0);
+        b
     }
 
     pub fn capacity(&self) -> usize {
@@ -88,6 +157,15 @@ impl AlignedBuf {
         }
     }
 
+    /// The whole capacity, read-only.
+    pub fn full_ref(&self) -> &[u8] {
+        // SAFETY: ptr is valid for cap initialised bytes, shared-borrowed through &self.
+        #[allow(unsafe_code)]
+        unsafe {
+            std::slice::from_raw_parts(self.ptr.as_ptr(), self.cap)
+        }
+    }
+
     pub fn as_slice(&self) -> &[u8] {
         // SAFETY: ptr is valid for cap >= len initialised bytes, shared-borrowed through &self.
         #[allow(unsafe_code)]
@@ -104,6 +182,12 @@ impl AlignedBuf {
 
 impl Drop for AlignedBuf {
     fn drop(&mut self) {
+        if self.cap <= POOL_MAX_BUF && self.cap.is_power_of_two() {
+            let (ptr, cap) = (self.ptr, self.cap);
+            if POOL.try_with(|p| p.borrow_mut().put(ptr, cap)).unwrap_or(false) {
+                return;
+            }
+        }
         let layout = Layout::from_size_align(self.cap, ALIGN).expect("aligned layout");
         // SAFETY: ptr was allocated in with_capacity with exactly this layout.
         #[allow(unsafe_code)]
@@ -150,6 +234,22 @@ unsafe impl monoio::buf::IoBufMut for AlignedBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recycled_buffers_keep_their_class_and_zeroed_is_zero() {
+        let mut a = AlignedBuf::with_capacity(3 * ALIGN);
+        assert_eq!(a.capacity(), 4 * ALIGN);
+        a.full_mut().fill(0xEE);
+        let p = a.as_slice().as_ptr();
+        drop(a);
+        let b = AlignedBuf::with_capacity(4 * ALIGN);
+        assert_eq!(b.as_slice().as_ptr(), p, "reused from the pool");
+        drop(b);
+        let z = AlignedBuf::zeroed(4 * ALIGN);
+        assert!(z.capacity() == 4 * ALIGN && z.full_ref().iter().all(|&x| x == 0));
+        let big = AlignedBuf::with_capacity(POOL_MAX_BUF + 1);
+        assert_eq!(big.capacity(), POOL_MAX_BUF + ALIGN);
+    }
 
     #[test]
     fn alignment_and_padding() {

@@ -12,8 +12,9 @@ use leofs_rt::AlignedBuf;
 use std::rc::Rc;
 use xxhash_rust::xxh3::Xxh3;
 
-/// Records up to this size are read (and verified) with a single I/O.
-const WHOLE_READ: u64 = 1 << 20;
+/// Records up to this size are read (and verified) with a single I/O: a 1 or 2 MiB object
+/// plus its head is one read, not a head read followed by a body read.
+const WHOLE_READ: u64 = (2 << 20) + (128 << 10);
 /// Streaming read size for larger bodies.
 const STREAM_READ: usize = 1 << 20;
 
@@ -165,9 +166,17 @@ pub(crate) async fn get<D: Disk>(inner: &Inner<D>, key: &[u8]) -> Result<Option<
     let meta_bytes = &rec[HEADER_LEN + h.key_len as usize..head_len];
     let meta = ObjectMeta::decode(meta_bytes, h.body_len)?;
     let in_first = (h.body_len).min((rec.len() - head_len) as u64) as usize;
-    let mut hasher = Xxh3::new();
     let body_start = skip + head_len;
-    hasher.update(&buf.as_slice()[body_start..body_start + in_first]);
+    let first_bytes = &buf.as_slice()[body_start..body_start + in_first];
+    let whole = in_first as u64 == h.body_len;
+    if whole && record::body_checksum(first_bytes) != h.body_sum {
+        // One-shot hash for a body read whole (faster than the streaming state).
+        return Err(Error::Corrupt(format!("body checksum mismatch for key {}", String::from_utf8_lossy(key))));
+    }
+    let mut hasher = Xxh3::new();
+    if !whole {
+        hasher.update(first_bytes);
+    }
     let mut reader = BodyReader {
         file,
         key: key.into(),
@@ -180,9 +189,7 @@ pub(crate) async fn get<D: Disk>(inner: &Inner<D>, key: &[u8]) -> Result<Option<
         expect: h.body_sum,
         first: None,
     };
-    if reader.left == 0 {
-        reader.verify()?;
-    }
+    // A body read whole was verified above; a streamed one is verified at its last chunk.
     if in_first > 0 {
         reader.first = Some(Chunk { buf, start: body_start, end: body_start + in_first });
     }
