@@ -4,17 +4,17 @@
 //! max_len)` always gives the same output, so a failure reproduces from its seed alone
 //! (and its printed input regardless).
 
-/// SplitMix64: tiny, fast, and good enough to drive mutations.
+/// The engine's SplitMix64 stream (one generator for every deterministic test), with the
+/// helpers mutations need.
 #[derive(Debug, Clone)]
 pub struct Rng(pub u64);
 
 impl Rng {
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        let mut g = leofs_engine::disk::SplitMix64(self.0);
+        let v = g.next_u64();
+        self.0 = g.0;
+        v
     }
 
     /// Uniform-ish in `0..n`; 0 when `n` is 0.
