@@ -1,6 +1,8 @@
 //! The admin API on its own listener (`--admin-listen`), used by `leofs-adm`: a small
 //! HTTP/1.1 JSON API over users, access keys and buckets, plus the node's status. What each
-//! endpoint does is in `admin/api.rs`; this file is the transport.
+//! endpoint does is in `admin/api.rs`; this file is the transport. It also answers
+//! `GET /metrics` (Prometheus; see `metrics.rs`), which is text rather than JSON and awaits
+//! every core's snapshot.
 //!
 //! Core 0 serves it beside its S3 work. Admin requests are rare and small, so the loop is
 //! deliberately simple: keep-alive, one task per connection, bodies framed by
@@ -11,6 +13,7 @@
 mod api;
 
 use crate::config::ServerConfig;
+use crate::metrics::{self, Cores, Format};
 use api::{Admin, Reply};
 use leofs_control::Catalog;
 use leofs_net::http1::{self, BodyKind, DateCache, HttpError, Limits, Parsed, RequestHead, ResponseBody};
@@ -31,9 +34,17 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// How often an idle connection looks at the stop flag.
 const STOP_POLL: Duration = Duration::from_millis(200);
 
+/// What `GET /metrics` reads: every core's snapshot, and the catalog's counts.
+struct MetricsSource {
+    cores: Cores,
+    catalog: Catalog,
+}
+
 /// Accepts admin connections until `stop` is set. `cfg` is the server's configuration,
 /// reported by `GET /v1/status`; its region is the location of buckets created here.
-pub async fn serve(listener: Listener, catalog: Catalog, stop: Arc<AtomicBool>, cfg: ServerConfig) {
+/// `metrics` reaches every core for `GET /metrics`.
+pub async fn serve(listener: Listener, catalog: Catalog, stop: Arc<AtomicBool>, cfg: ServerConfig, metrics: Cores) {
+    let source = Rc::new(MetricsSource { cores: metrics, catalog: catalog.clone() });
     let admin = Rc::new(Admin::new(catalog, cfg));
     while !stop.load(Ordering::Relaxed) {
         let stream = match listener.accept().await {
@@ -50,7 +61,7 @@ pub async fn serve(listener: Listener, catalog: Catalog, stop: Arc<AtomicBool>, 
         if stop.load(Ordering::Relaxed) {
             break;
         }
-        leofs_rt::task::spawn(serve_conn(stream, admin.clone(), stop.clone()));
+        leofs_rt::task::spawn(serve_conn(stream, admin.clone(), source.clone(), stop.clone()));
     }
 }
 
@@ -145,13 +156,17 @@ impl Conn {
 
     /// Writes `reply` as one response; no body for HEAD requests.
     async fn write(&mut self, reply: &Reply, close: bool, is_head: bool, date: &mut DateCache) -> std::io::Result<()> {
-        let body = reply.body_bytes();
+        self.write_body(reply.status, "application/json", &reply.body_bytes(), close, is_head, date).await
+    }
+
+    /// Writes one response with a body of `content_type`; no body for HEAD requests.
+    async fn write_body(&mut self, status: u16, content_type: &str, body: &[u8], close: bool, is_head: bool, date: &mut DateCache) -> std::io::Result<()> {
         // `no-store`: a reply may carry a freshly created secret.
-        let headers: [(&str, &[u8]); 2] = [("Content-Type", b"application/json"), ("Cache-Control", b"no-store")];
+        let headers: [(&str, &[u8]); 2] = [("Content-Type", content_type.as_bytes()), ("Cache-Control", b"no-store")];
         let mut out = Vec::with_capacity(256 + body.len());
-        http1::write_response_head(&mut out, reply.status, &headers, ResponseBody::Length(body.len() as u64), close, date);
+        http1::write_response_head(&mut out, status, &headers, ResponseBody::Length(body.len() as u64), close, date);
         if !is_head {
-            out.extend_from_slice(&body);
+            out.extend_from_slice(body);
         }
         let (r, _) = self.stream.write_all(out).await;
         r
@@ -172,7 +187,7 @@ fn http_error(e: HttpError) -> Reply {
 
 /// Serves one connection: requests in order until the peer closes, a request says
 /// `Connection: close`, or the server stops.
-async fn serve_conn(stream: Stream, admin: Rc<Admin>, stop: Arc<AtomicBool>) {
+async fn serve_conn(stream: Stream, admin: Rc<Admin>, metrics: Rc<MetricsSource>, stop: Arc<AtomicBool>) {
     let _ = stream.set_nodelay();
     let mut conn = Conn { stream, buf: Vec::with_capacity(READ_CHUNK) };
     let mut date = DateCache::new();
@@ -191,11 +206,38 @@ async fn serve_conn(stream: Stream, admin: Rc<Admin>, stop: Arc<AtomicBool>) {
                 return;
             }
         };
-        let reply = admin.handle(head.method.as_str(), &head.target, &body);
         let keep = head.keep_alive && !stop.load(Ordering::Relaxed);
         let is_head = head.method == http::Method::HEAD;
-        if conn.write(&reply, !keep, is_head, &mut date).await.is_err() || !keep {
+        let written = if is_metrics_path(&head.target) {
+            write_metrics(&mut conn, &head, &metrics, !keep, is_head, &mut date).await
+        } else {
+            let reply = admin.handle(head.method.as_str(), &head.target, &body);
+            conn.write(&reply, !keep, is_head, &mut date).await
+        };
+        if written.is_err() || !keep {
             return;
+        }
+    }
+}
+
+fn is_metrics_path(target: &str) -> bool {
+    target.split_once('?').map_or(target, |(p, _)| p) == "/metrics"
+}
+
+/// Answers `GET /metrics`: every core's snapshot, in the format the client's `Accept` asks
+/// for (Prometheus asks for OpenMetrics; anything else gets the 0.0.4 text format).
+async fn write_metrics(conn: &mut Conn, head: &RequestHead, src: &MetricsSource, close: bool, is_head: bool, date: &mut DateCache) -> std::io::Result<()> {
+    if head.method != http::Method::GET && !is_head {
+        let reply = Reply::error(405, "MethodNotAllowed", &format!("{} is not allowed on /metrics; allowed: GET", head.method));
+        return conn.write(&reply, close, is_head, date).await;
+    }
+    let format = Format::negotiate(head.header_str("accept"));
+    let cores = src.cores.collect().await;
+    match metrics::encode(cores, src.catalog.all_buckets().len(), src.catalog.users().len(), format) {
+        Ok(text) => conn.write_body(200, format.content_type(), text.as_bytes(), close, is_head, date).await,
+        Err(e) => {
+            log::error!("metrics: cannot encode a scrape: {e}");
+            conn.write(&Reply::error(500, "InternalError", "cannot encode the metrics"), close, is_head, date).await
         }
     }
 }

@@ -83,6 +83,12 @@ impl BodyIn<'_> {
     /// call answers `Expect: 100-continue`, so a request refused before its body is read
     /// never has the body sent.
     pub async fn read(&mut self, out: &mut Vec<u8>, max: usize) -> Result<usize, BodyError> {
+        let n = self.read_raw(out, max).await?;
+        crate::metrics::add_bytes_received(n);
+        Ok(n)
+    }
+
+    async fn read_raw(&mut self, out: &mut Vec<u8>, max: usize) -> Result<usize, BodyError> {
         if self.is_done() {
             return Ok(0);
         }
@@ -159,6 +165,7 @@ impl BodyIn<'_> {
 }
 
 pub async fn serve(stream: Stream, ctx: Rc<ConnCtx>) {
+    let _open = crate::metrics::OpenConnection::open();
     let _ = stream.set_nodelay();
     let stream = match &ctx.tls {
         None => stream,
@@ -194,7 +201,7 @@ pub async fn serve(stream: Stream, ctx: Rc<ConnCtx>) {
                 }
                 Err(e) => {
                     let resp = ctx.gateway.http_error(e.status(), &e.to_string());
-                    let _ = write_response(&mut conn, &ctx, resp, false, false).await;
+                    let _ = write_response(&mut conn, &ctx, resp, false, false, false).await;
                     return;
                 }
             }
@@ -210,7 +217,13 @@ pub async fn serve(stream: Stream, ctx: Rc<ConnCtx>) {
         let body_done = body.is_done() || body.drain(MAX_DRAIN).await;
         let keep = head.keep_alive && body_done && !ctx.shutting_down.get();
         let is_head = head.method == http::Method::HEAD;
-        if write_response(&mut conn, &ctx, resp, keep, is_head).await.is_err() || !keep {
+        // botocore sends `Expect: 100-continue` even on empty PUTs and, when the final
+        // response comes where it waits for the interim one, parses the next response on
+        // that kept-alive connection against a stale status line and stalls until its read
+        // timeout (boto/botocore#3755). An interim 100 first keeps it in step; RFC 9110
+        // allows it (omitting it is only a MAY).
+        let interim = head.expect_continue && !head.has_body();
+        if write_response(&mut conn, &ctx, resp, keep, is_head, interim).await.is_err() || !keep {
             return;
         }
     }
@@ -234,10 +247,13 @@ async fn wait_for_request(conn: &Conn, ctx: &ConnCtx) -> bool {
     }
 }
 
-async fn write_response(conn: &mut Conn, ctx: &ConnCtx, resp: Response, keep: bool, is_head: bool) -> std::io::Result<()> {
+async fn write_response(conn: &mut Conn, ctx: &ConnCtx, resp: Response, keep: bool, is_head: bool, interim_continue: bool) -> std::io::Result<()> {
     let Response { status, headers, body } = resp;
     let hdrs: Vec<(&str, &[u8])> = headers.iter().map(|(k, v)| (k.as_ref(), v.as_bytes())).collect();
     let mut out = Vec::with_capacity(512);
+    if interim_continue {
+        out.extend_from_slice(http1::CONTINUE_100);
+    }
     let len = match &body {
         RespBody::Empty => None,
         RespBody::Bytes(b) => Some(b.len() as u64),
@@ -257,6 +273,9 @@ async fn write_response(conn: &mut Conn, ctx: &ConnCtx, resp: Response, keep: bo
                 out.extend_from_slice(&b);
             }
             conn.write(out).await?;
+            if !is_head {
+                crate::metrics::add_bytes_sent(b.len() as u64);
+            }
         }
         RespBody::Object { mut stream, len } => {
             if is_head {
@@ -275,6 +294,7 @@ async fn write_response(conn: &mut Conn, ctx: &ConnCtx, resp: Response, keep: bo
                                 h.extend_from_slice(&c.buf.as_slice()[c.start..c.end]);
                                 conn.write(h).await?;
                                 sent += n;
+                                crate::metrics::add_bytes_sent(n);
                                 continue;
                             }
                             conn.write(h).await?;
@@ -282,6 +302,7 @@ async fn write_response(conn: &mut Conn, ctx: &ConnCtx, resp: Response, keep: bo
                         let (r, _) = conn.stream.write_aligned(c.buf, c.start, c.end).await;
                         r?;
                         sent += n;
+                        crate::metrics::add_bytes_sent(n);
                     }
                     Ok(None) => break,
                     Err(e) => {

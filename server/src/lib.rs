@@ -7,6 +7,7 @@ pub mod config;
 pub mod conn;
 pub mod gateway;
 pub mod manifest;
+pub mod metrics;
 pub mod node;
 pub mod shard;
 

@@ -5,6 +5,7 @@ use crate::config::ServerConfig;
 use crate::conn::{self, ConnCtx};
 use crate::gateway::Gateway;
 use crate::manifest;
+use crate::metrics;
 use crate::shard::{self, Local, Req, Shards};
 use leofs_control::Catalog;
 use leofs_engine::{Config as EngineConfig, DirDisk, Store};
@@ -56,6 +57,9 @@ struct CoreArgs {
     tls: Option<leofs_rt::net::TlsAcceptor>,
     /// The admin listening socket, on core 0 only.
     admin: Option<std::net::TcpListener>,
+    /// This core's metrics snapshot requests, and every core's senders (for core 0's scrape).
+    metrics_rx: Receiver<metrics::Ask>,
+    metrics: metrics::Cores,
 }
 
 pub fn run(cfg: ServerConfig) -> Result<(), String> {
@@ -81,9 +85,11 @@ pub fn run(cfg: ServerConfig) -> Result<(), String> {
     }
     let (senders, receivers): (Vec<_>, Vec<_>) = (0..cfg.shards).map(|_| unbounded::<Req>()).unzip();
     let senders = Arc::new(senders);
+    let (metrics_txs, metrics_rxs): (Vec<_>, Vec<_>) = (0..cfg.shards).map(|_| unbounded::<metrics::Ask>()).unzip();
+    let metrics = metrics::Cores(Arc::new(metrics_txs));
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let mut threads = Vec::new();
-    for (core, rx) in receivers.into_iter().enumerate() {
+    for (core, (rx, metrics_rx)) in receivers.into_iter().zip(metrics_rxs).enumerate() {
         let args = CoreArgs {
             core,
             cfg: cfg.clone(),
@@ -96,6 +102,8 @@ pub fn run(cfg: ServerConfig) -> Result<(), String> {
             ready: ready_tx.clone(),
             tls: tls.clone(),
             admin: if core == 0 { admin.try_clone().ok() } else { None },
+            metrics_rx,
+            metrics: metrics.clone(),
         };
         let t = std::thread::Builder::new().name(format!("leofs-core-{core}")).spawn(move || core_main(args)).map_err(|e| format!("cannot start core thread: {e}"))?;
         threads.push(t);
@@ -195,6 +203,7 @@ fn core_main(a: CoreArgs) {
         let local = Local::new(a.core, store.clone());
         leofs_rt::task::spawn(shard::serve(local.clone(), a.rx));
         leofs_rt::task::spawn(auto_compact(store.clone(), a.stop.clone()));
+        leofs_rt::task::spawn(metrics::serve(a.core, store.clone(), a.metrics_rx.clone()));
         let gateway = Rc::new(Gateway::new(Shards { local, senders: a.senders.clone() }, a.catalog.clone(), a.cfg.domain.clone(), a.cfg.region.clone(), a.cfg.max_object_bytes, a.core));
         let shutting_down = Rc::new(Cell::new(false));
         let ctx = Rc::new(ConnCtx {
@@ -216,7 +225,7 @@ fn core_main(a: CoreArgs) {
         if let Some(admin) = &a.admin {
             match leofs_rt::net::Listener::from_std(admin) {
                 Ok(l) => {
-                    leofs_rt::task::spawn(crate::admin::serve(l, a.catalog.clone(), a.stop.clone(), a.cfg.clone()));
+                    leofs_rt::task::spawn(crate::admin::serve(l, a.catalog.clone(), a.stop.clone(), a.cfg.clone(), a.metrics.clone()));
                 }
                 Err(e) => {
                     let _ = a.ready.send((a.core, Err(format!("cannot accept on the admin socket: {e}"))));

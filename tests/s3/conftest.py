@@ -70,7 +70,7 @@ def _free_ports(n):
 
 def _binary():
     b = os.environ.get("LEOFS_BIN")
-    path = pathlib.Path(b) if b else REPO / "target" / "debug" / "leofs"
+    path = (pathlib.Path(b) if b else REPO / "target" / "debug" / "leofs").resolve()
     if not path.is_file() or not os.access(path, os.X_OK):
         pytest.exit(
             f"leofs binary not found at {path}: build it first (`cargo build -p leofs`) "
@@ -118,7 +118,7 @@ def _start(binary, run_dir):
 
 
 @pytest.fixture(scope="session")
-def server():
+def server(request):
     binary = _binary()
     root = REPO / "target" / "s3-tests"
     root.mkdir(parents=True, exist_ok=True)
@@ -148,7 +148,9 @@ def server():
         srv.proc.wait()
         pytest.fail(f"leofs did not exit within 20 s of SIGTERM; log:\n{srv.log_tail()}")
     assert rc == 0, f"leofs exited with {rc} after SIGTERM; log:\n{srv.log_tail()}"
-    shutil.rmtree(run_dir, ignore_errors=True)
+    # Kept for a look when something failed (or LEOFS_S3_KEEP=1); removed otherwise.
+    if request.session.testsfailed == 0 and not os.environ.get("LEOFS_S3_KEEP"):
+        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,7 @@
 import pytest
 from botocore.exceptions import ClientError
 
-from s3util import error_of, raw_request
+from s3util import empty_and_delete, error_of, raw_request, unique_bucket_name
 
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
 
@@ -149,11 +149,28 @@ def test_second_user_refused_on_private_bucket(s3, second_user, bucket):
         lambda: second_user.get_bucket_acl(Bucket=bucket),
         lambda: second_user.put_bucket_acl(Bucket=bucket, ACL="public-read-write"),
         lambda: second_user.delete_bucket(Bucket=bucket),
+        lambda: second_user.copy_object(Bucket=bucket, Key="copy", CopySource={"Bucket": bucket, "Key": "mine"}),
     ):
         with pytest.raises(ClientError) as e:
             call()
         assert error_of(e) == (403, "AccessDenied")
+    with pytest.raises(ClientError) as e:
+        second_user.head_bucket(Bucket=bucket)
+    assert error_of(e)[0] == 403
     assert bucket not in [b["Name"] for b in second_user.list_buckets()["Buckets"]]
+
+
+@ADMIN_XFAIL
+def test_second_user_cannot_copy_out_of_private_bucket(s3, second_user, bucket, make_bucket):
+    s3.put_object(Bucket=bucket, Key="mine", Body=b"mine")
+    theirs = unique_bucket_name("theirs")
+    second_user.create_bucket(Bucket=theirs)
+    try:
+        with pytest.raises(ClientError) as e:
+            second_user.copy_object(Bucket=theirs, Key="stolen", CopySource={"Bucket": bucket, "Key": "mine"})
+        assert error_of(e) == (403, "AccessDenied")
+    finally:
+        empty_and_delete(second_user, theirs)
 
 
 @ADMIN_XFAIL

@@ -10,6 +10,7 @@
 //! | `GET /v1/buckets`             |                                                    | `{"buckets":[{name, owner, acl, location, created_at, created_ms}]}` |
 //! | `POST /v1/buckets`            | `{"bucket", "owner"? or "access_key_id"?, "acl"?, "location"?}` | 201 the bucket |
 //! | `PUT /v1/buckets/{name}/acl`  | `{"acl", "owner"? or "access_key_id"?}`            | the bucket |
+//! | `GET /metrics`                |                                                    | Prometheus text, answered by the transport (`admin.rs`, `metrics.rs`) |
 //!
 //! An owner can be named by user id or, as LeoFS's `leofs-adm` does, by one of their access
 //! key ids; on `PUT .../acl` a named owner must own the bucket. Errors are
@@ -142,7 +143,8 @@ impl Route {
             segs.push(seg.into_owned());
         }
         let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
-        // `GET /metrics` (Prometheus) will be routed here, outside `/v1`.
+        // `GET /metrics` (Prometheus) never gets here: the transport answers it, since it
+        // awaits every core and its body is not JSON.
         Ok(match segs.as_slice() {
             ["v1", "status"] => Some(Route::Status),
             ["v1", "users"] => Some(Route::Users),

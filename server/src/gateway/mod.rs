@@ -150,6 +150,7 @@ impl Gateway {
         let rid = self.request_id();
         let mut r = self.error_response(S3Error::with_message(code, msg.to_string()), &rid);
         r.status = status;
+        crate::metrics::record_unparsed(status);
         r.header("x-amz-request-id", rid)
     }
 
@@ -168,17 +169,21 @@ impl Gateway {
     }
 
     pub async fn handle(&self, head: &RequestHead, body: &mut BodyIn<'_>) -> Response {
+        let started = std::time::Instant::now();
         let rid = self.request_id();
-        let mut resp = match self.handle_inner(head, body, &rid).await {
+        // Set once the request is routed; errors before that count as "Unknown".
+        let mut op = crate::metrics::UNKNOWN_OP;
+        let mut resp = match self.handle_inner(head, body, &rid, &mut op).await {
             Ok(r) => r,
             Err(e) => self.error_response(e, &rid),
         };
         resp.headers.push(("x-amz-request-id".into(), rid));
         resp.headers.push(("server".into(), "leofs".into()));
+        crate::metrics::record_request(op, resp.status, started.elapsed());
         resp
     }
 
-    async fn handle_inner(&self, head: &RequestHead, body: &mut BodyIn<'_>, rid: &str) -> Result<Response, S3Error> {
+    async fn handle_inner(&self, head: &RequestHead, body: &mut BodyIn<'_>, rid: &str, op: &mut &'static str) -> Result<Response, S3Error> {
         let (raw_path, raw_query) = auth::split_target(&head.target);
         let host = head.header_str("host");
         let input = RouteInput {
@@ -190,6 +195,7 @@ impl Gateway {
             has_copy_source: head.header("x-amz-copy-source").is_some(),
         };
         let route = router::route(&input)?;
+        *op = route.op.name();
         let vhost_bucket = self.vhost_bucket(host);
         let req = SignedRequest::new(head.method.as_str(), raw_path, raw_query, head).with_bucket_from_host(vhost_bucket.as_deref());
         let mut who = Who::Anonymous;

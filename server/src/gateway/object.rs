@@ -161,6 +161,10 @@ impl Gateway {
             Some(_) => return Err(S3Error::not_implemented("If-None-Match other than *")),
             None => false,
         };
+        // A conditional overwrite must not silently become an unconditional one.
+        if ctx.header("if-match").is_some() {
+            return Err(S3Error::not_implemented("If-Match on PutObject"));
+        }
         let p = payload::read(ctx, body, self.max_object_bytes).await?;
         meta.size = p.data.len() as u64;
         meta.md5 = p.md5;
