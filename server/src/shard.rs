@@ -10,7 +10,7 @@ use leofs_engine::{DirDisk, Entry, Error, ObjectMeta, Store, Version};
 use leofs_rt::sync::cross::{bounded, Receiver, Sender};
 use leofs_rt::AlignedBuf;
 use std::cell::RefCell;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 use xxhash_rust::xxh3::xxh3_64;
@@ -31,8 +31,23 @@ pub fn shard_of(key: &[u8], shards: usize) -> usize {
 #[derive(Debug)]
 pub enum PutError {
     Engine(Error),
-    /// `If-None-Match: *` and the key exists (or is being created).
-    Exists,
+    /// The condition does not hold (412 PreconditionFailed).
+    Failed,
+    /// Another write of the key is in flight, so the condition cannot be decided (409
+    /// ConditionalRequestConflict, as S3 answers; the client retries).
+    Conflict,
+}
+
+/// A PUT's precondition, decided on the owning shard at the moment the write takes its
+/// version: the check and the version are taken in one step on one thread, which makes the
+/// put a compare-and-swap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PutCond {
+    None,
+    /// `If-None-Match: *`: create only.
+    Absent,
+    /// `If-Match: <etag>`: overwrite only this version (etag without quotes).
+    Matches(String),
 }
 
 /// A piece of a GET body: an aligned read buffer and the body range inside it.
@@ -98,7 +113,7 @@ pub struct Got {
 type GetReply = Result<Option<(Entry, ObjectMeta, Receiver<Result<OwnedChunk, Error>>)>, Error>;
 
 pub enum Req {
-    Put { key: Vec<u8>, meta: ObjectMeta, body: Vec<u8>, create_only: bool, reply: Sender<Result<Version, PutError>> },
+    Put { key: Vec<u8>, meta: ObjectMeta, body: Vec<u8>, cond: PutCond, reply: Sender<Result<Version, PutError>> },
     Get { key: Vec<u8>, reply: Sender<GetReply> },
     Delete { key: Vec<u8>, reply: Sender<Result<bool, Error>> },
     List { prefix: Vec<u8>, start_after: Vec<u8>, limit: usize, reply: Sender<Vec<(Box<[u8]>, Entry)>> },
@@ -108,29 +123,65 @@ pub enum Req {
 pub struct Local {
     pub id: usize,
     pub store: ShardStore,
-    /// Keys with a create-only PUT in flight: makes `If-None-Match: *` atomic on the shard.
-    creating: RefCell<HashSet<Vec<u8>>>,
+    /// Writes in flight per key: a conditional PUT cannot be decided while one is pending
+    /// (the index does not show it yet).
+    inflight: RefCell<HashMap<Vec<u8>, u32>>,
 }
 
 impl Local {
     pub fn new(id: usize, store: ShardStore) -> Rc<Local> {
-        Rc::new(Local { id, store, creating: RefCell::new(HashSet::new()) })
+        Rc::new(Local { id, store, inflight: RefCell::new(HashMap::new()) })
     }
 
-    async fn put(&self, key: Vec<u8>, meta: ObjectMeta, body: Vec<u8>, create_only: bool) -> Result<Version, PutError> {
-        if !create_only {
-            return self.store.put(&key, &meta, body).await.map_err(PutError::Engine);
+    async fn put(&self, key: Vec<u8>, meta: ObjectMeta, body: Vec<u8>, cond: PutCond) -> Result<Version, PutError> {
+        if cond != PutCond::None {
+            if self.inflight.borrow().contains_key(&key) {
+                return Err(PutError::Conflict);
+            }
+            let cur = self.store.stat(&key);
+            let holds = match &cond {
+                PutCond::Absent => cur.is_none(),
+                PutCond::Matches(etag) => cur.is_some_and(|e| crate::gateway::etag_hex(&e.md5, e.parts) == *etag),
+                PutCond::None => true,
+            };
+            if !holds {
+                return Err(PutError::Failed);
+            }
         }
-        if self.store.stat(&key).is_some() || !self.creating.borrow_mut().insert(key.clone()) {
-            return Err(PutError::Exists);
-        }
-        let r = self.store.put(&key, &meta, body).await.map_err(PutError::Engine);
-        self.creating.borrow_mut().remove(&key);
-        r
+        let _guard = self.begin_write(&key);
+        self.store.put(&key, &meta, body).await.map_err(PutError::Engine)
+    }
+
+    async fn delete(&self, key: &[u8]) -> Result<bool, Error> {
+        let _guard = self.begin_write(key);
+        self.store.delete(key).await
+    }
+
+    /// Marks a write of `key` in flight until the guard drops.
+    fn begin_write(&self, key: &[u8]) -> InflightGuard<'_> {
+        *self.inflight.borrow_mut().entry(key.to_vec()).or_insert(0) += 1;
+        InflightGuard { local: self, key: key.to_vec() }
     }
 
     async fn get(&self, key: &[u8]) -> Result<Option<Got>, Error> {
         Ok(self.store.get(key).await?.map(|o| Got { entry: o.entry, meta: o.meta, body: BodyStream::Local(o.body) }))
+    }
+}
+
+struct InflightGuard<'a> {
+    local: &'a Local,
+    key: Vec<u8>,
+}
+
+impl Drop for InflightGuard<'_> {
+    fn drop(&mut self) {
+        let mut m = self.local.inflight.borrow_mut();
+        if let Some(n) = m.get_mut(&self.key) {
+            *n -= 1;
+            if *n == 0 {
+                m.remove(&self.key);
+            }
+        }
     }
 }
 
@@ -141,8 +192,8 @@ pub async fn serve(local: Rc<Local>, rx: Receiver<Req>) {
         let local = local.clone();
         leofs_rt::task::spawn(async move {
             match req {
-                Req::Put { key, meta, body, create_only, reply } => {
-                    let _ = reply.send(local.put(key, meta, body, create_only).await);
+                Req::Put { key, meta, body, cond, reply } => {
+                    let _ = reply.send(local.put(key, meta, body, cond).await);
                 }
                 Req::Get { key, reply } => match local.get(&key).await {
                     Ok(Some(mut got)) => {
@@ -172,7 +223,7 @@ pub async fn serve(local: Rc<Local>, rx: Receiver<Req>) {
                     }
                 },
                 Req::Delete { key, reply } => {
-                    let _ = reply.send(local.store.delete(&key).await);
+                    let _ = reply.send(local.delete(&key).await);
                 }
                 Req::List { prefix, start_after, limit, reply } => {
                     let _ = reply.send(local.store.list(&prefix, &start_after, limit));
@@ -202,10 +253,10 @@ impl Shards {
         (s != self.local.id).then(|| &self.senders[s])
     }
 
-    pub async fn put(&self, key: Vec<u8>, meta: ObjectMeta, body: Vec<u8>, create_only: bool) -> Result<Version, PutError> {
-        let Some(tx) = self.owner(&key) else { return self.local.put(key, meta, body, create_only).await };
+    pub async fn put(&self, key: Vec<u8>, meta: ObjectMeta, body: Vec<u8>, cond: PutCond) -> Result<Version, PutError> {
+        let Some(tx) = self.owner(&key) else { return self.local.put(key, meta, body, cond).await };
         let (rtx, rrx) = bounded(1);
-        tx.send(Req::Put { key, meta, body, create_only, reply: rtx }).map_err(|_| PutError::Engine(gone()))?;
+        tx.send(Req::Put { key, meta, body, cond, reply: rtx }).map_err(|_| PutError::Engine(gone()))?;
         rrx.recv_async().await.unwrap_or(Err(PutError::Engine(gone())))
     }
 
@@ -218,7 +269,7 @@ impl Shards {
     }
 
     pub async fn delete(&self, key: Vec<u8>) -> Result<bool, Error> {
-        let Some(tx) = self.owner(&key) else { return self.local.store.delete(&key).await };
+        let Some(tx) = self.owner(&key) else { return self.local.delete(&key).await };
         let (rtx, rrx) = bounded(1);
         tx.send(Req::Delete { key, reply: rtx }).map_err(|_| gone())?;
         rrx.recv_async().await.map_err(|_| gone())?

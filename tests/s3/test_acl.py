@@ -135,10 +135,8 @@ def test_public_read_write(s3, anon, bucket):
     assert error_of(e) == (403, "AccessDenied")
 
 
-ADMIN_XFAIL = pytest.mark.xfail(strict=False, reason="needs the admin API (POST /v1/users) to make a second user; not implemented yet")
 
 
-@ADMIN_XFAIL
 def test_second_user_refused_on_private_bucket(s3, second_user, bucket):
     s3.put_object(Bucket=bucket, Key="mine", Body=b"mine")
     for call in (
@@ -160,7 +158,6 @@ def test_second_user_refused_on_private_bucket(s3, second_user, bucket):
     assert bucket not in [b["Name"] for b in second_user.list_buckets()["Buckets"]]
 
 
-@ADMIN_XFAIL
 def test_second_user_cannot_copy_out_of_private_bucket(s3, second_user, bucket, make_bucket):
     s3.put_object(Bucket=bucket, Key="mine", Body=b"mine")
     theirs = unique_bucket_name("theirs")
@@ -173,14 +170,12 @@ def test_second_user_cannot_copy_out_of_private_bucket(s3, second_user, bucket, 
         empty_and_delete(second_user, theirs)
 
 
-@ADMIN_XFAIL
 def test_second_user_cannot_take_existing_bucket_name(s3, second_user, bucket):
     with pytest.raises(ClientError) as e:
         second_user.create_bucket(Bucket=bucket)
     assert error_of(e) == (409, "BucketAlreadyExists")
 
 
-@ADMIN_XFAIL
 def test_second_user_on_public_buckets(s3, second_user, bucket):
     s3.put_object(Bucket=bucket, Key="pub", Body=b"p")
     s3.put_bucket_acl(Bucket=bucket, ACL="public-read")

@@ -75,16 +75,8 @@ def test_sigv2_client_object_operations(s3v2, s3, bucket):
     assert s3v2.list_buckets()["ResponseMetadata"]["HTTPStatusCode"] == 200
 
 
-SIGV2_BUCKET_PATH_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="server bug (net/src/s3/auth/sigv2.rs): for a path-style bucket-level request "
-    "(`GET /bucket`, `PUT /bucket`, `POST /bucket?delete`) botocore and the AWS Java SDK sign "
-    "the canonical resource `/bucket/` (trailing slash); leofs only tries the path as sent "
-    "(`/bucket`) and answers SignatureDoesNotMatch",
-)
 
 
-@SIGV2_BUCKET_PATH_BUG
 def test_sigv2_client_bucket_operations(s3v2, s3, bucket):
     s3.put_object(Bucket=bucket, Key="v2/ö key", Body=b"x")
     assert [o["Key"] for o in s3v2.list_objects(Bucket=bucket)["Contents"]] == ["v2/ö key"]
@@ -94,7 +86,6 @@ def test_sigv2_client_bucket_operations(s3v2, s3, bucket):
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
 
 
-@SIGV2_BUCKET_PATH_BUG
 def test_sigv2_bucket_lifecycle(s3v2):
     from s3util import unique_bucket_name
 
@@ -250,13 +241,6 @@ def test_presigned_v4_valid_for_a_week_minus_a_bit(s3, s3v4, bucket):
     assert fetch(url)[0] == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: presigned-URL parameter errors (auth::AuthError::AuthorizationQueryParametersError) "
-    "come back as 403 AccessDenied, because S3ErrorCode (net/src/s3/error.rs) has no "
-    "AuthorizationQueryParametersError and gateway::auth_error falls back to AccessDenied; "
-    "S3 answers 400 AuthorizationQueryParametersError",
-)
 def test_presigned_v4_expires_too_long(s3, s3v4, bucket):
     s3.put_object(Bucket=bucket, Key="w", Body=b"w")
     url = s3v4.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "w"}, ExpiresIn=604801)

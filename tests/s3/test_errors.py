@@ -47,13 +47,6 @@ def test_error_shapes(server, s3, bucket):
     assert len(rids) == len(cases), "request ids must be unique"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server gap (net/src/s3/error.rs): S3 error documents name the object in "
-    "<Key> (NoSuchKey) and the bucket in <BucketName> (NoSuchBucket, BucketNotEmpty, "
-    "BucketAlreadyOwnedByYou); leofs writes a generic <Resource> instead, so SDKs "
-    "(botocore's Error['Key'] / Error['BucketName']) do not see them",
-)
 def test_error_document_names_key_and_bucket(server, bucket):
     r = raw_request(server, "GET", f"/{bucket}/dir/missing%20key")
     check_error_shape(r, 404, "NoSuchKey")

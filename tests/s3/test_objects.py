@@ -378,12 +378,6 @@ def test_put_if_none_match_star(s3, bucket):
     assert s3.get_object(Bucket=bucket, Key="once")["Body"].read() == b"third"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server gap: conditional overwrite (PutObject If-Match, S3 since 2024) needs a "
-    "compare-and-swap in the shard put; the gateway now refuses it with 501 NotImplemented "
-    "(it used to ignore the header and overwrite unconditionally)",
-)
 def test_put_if_match(s3, bucket):
     first = s3.put_object(Bucket=bucket, Key="cas", Body=b"one")["ETag"]
     with pytest.raises(ClientError) as e:

@@ -18,10 +18,12 @@ pub enum S3ErrorCode {
     AccessDenied,
     AccountProblem,
     AuthorizationHeaderMalformed,
+    AuthorizationQueryParametersError,
     BadDigest,
     BucketAlreadyExists,
     BucketAlreadyOwnedByYou,
     BucketNotEmpty,
+    ConditionalRequestConflict,
     EntityTooLarge,
     EntityTooSmall,
     ExpiredToken,
@@ -71,11 +73,13 @@ pub enum S3ErrorCode {
 impl S3ErrorCode {
     /// Every code, for exhaustive tests and for [`S3ErrorCode::parse`].
     #[rustfmt::skip]
-    pub const ALL: [S3ErrorCode; 51] = {
+    pub const ALL: [S3ErrorCode; 53] = {
         use S3ErrorCode::*;
         [
-            AccessDenied, AccountProblem, AuthorizationHeaderMalformed, BadDigest,
-            BucketAlreadyExists, BucketAlreadyOwnedByYou, BucketNotEmpty, EntityTooLarge,
+            AccessDenied, AccountProblem, AuthorizationHeaderMalformed,
+            AuthorizationQueryParametersError, BadDigest,
+            BucketAlreadyExists, BucketAlreadyOwnedByYou, BucketNotEmpty,
+            ConditionalRequestConflict, EntityTooLarge,
             EntityTooSmall, ExpiredToken, IncompleteBody, InternalError, InvalidAccessKeyId,
             InvalidArgument, InvalidBucketName, InvalidChunkSizeError, InvalidDigest,
             InvalidObjectState, InvalidPart, InvalidPartNumber, InvalidPartOrder, InvalidRange,
@@ -101,12 +105,16 @@ impl S3ErrorCode {
                 "There is a problem with your account that prevents the operation from completing successfully."),
             C::AuthorizationHeaderMalformed => ("AuthorizationHeaderMalformed", S::BAD_REQUEST,
                 "The authorization header you provided is invalid."),
+            C::AuthorizationQueryParametersError => ("AuthorizationQueryParametersError", S::BAD_REQUEST,
+                "Error parsing the X-Amz-Credential parameter."),
             C::BadDigest => ("BadDigest", S::BAD_REQUEST,
                 "The Content-MD5 you specified did not match what we received."),
             C::BucketAlreadyExists => ("BucketAlreadyExists", S::CONFLICT,
                 "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again."),
             C::BucketAlreadyOwnedByYou => ("BucketAlreadyOwnedByYou", S::CONFLICT,
                 "Your previous request to create the named bucket succeeded and you already own it."),
+            C::ConditionalRequestConflict => ("ConditionalRequestConflict", S::CONFLICT,
+                "A conflicting operation occurred. If using PutObject you can retry the request."),
             C::BucketNotEmpty => ("BucketNotEmpty", S::CONFLICT,
                 "The bucket you tried to delete is not empty"),
             C::EntityTooLarge => ("EntityTooLarge", S::BAD_REQUEST,
@@ -275,7 +283,18 @@ impl S3Error {
         w.elem("Code", self.code.as_str());
         w.elem("Message", &self.message);
         if let Some(resource) = &self.resource {
-            w.elem("Resource", resource);
+            // S3 names the element after what is missing or wrong; SDKs read these names.
+            let element = match self.code {
+                S3ErrorCode::NoSuchKey => "Key",
+                S3ErrorCode::NoSuchBucket
+                | S3ErrorCode::BucketNotEmpty
+                | S3ErrorCode::BucketAlreadyExists
+                | S3ErrorCode::BucketAlreadyOwnedByYou
+                | S3ErrorCode::InvalidBucketName => "BucketName",
+                S3ErrorCode::NoSuchUpload => "UploadId",
+                _ => "Resource",
+            };
+            w.elem(element, resource);
         }
         w.elem("RequestId", request_id);
         w.close("Error");
@@ -420,7 +439,7 @@ mod tests {
             xml,
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>NoSuchKey</Code>\
              <Message>The specified key does not exist.</Message>\
-             <Resource>a&lt;b&gt;&amp;&quot;c&apos;</Resource><RequestId>req-1</RequestId></Error>"
+             <Key>a&lt;b&gt;&amp;&quot;c&apos;</Key><RequestId>req-1</RequestId></Error>"
         );
         assert_eq!(e.status(), StatusCode::NOT_FOUND);
     }

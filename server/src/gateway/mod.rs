@@ -4,6 +4,8 @@
 mod bucket;
 mod list;
 mod object;
+
+pub use object::etag_hex;
 mod payload;
 
 use crate::conn::BodyIn;

@@ -3,7 +3,7 @@
 
 use super::{engine_error, object_key, payload, Access, Ctx, Gateway, RespBody, Response, Who};
 use crate::conn::BodyIn;
-use crate::shard::PutError;
+use crate::shard::{PutCond, PutError};
 use leofs_engine::{ChecksumAlgo as StoredAlgo, ObjectMeta};
 use leofs_net::s3::checksum::ChecksumAlgo;
 use leofs_net::s3::error::{S3Error, S3ErrorCode};
@@ -13,11 +13,24 @@ use leofs_net::s3::xml;
 const MAX_USER_META: usize = 2048;
 const STORED: [&str; 6] = ["content-type", "content-encoding", "content-disposition", "content-language", "cache-control", "expires"];
 
-pub fn etag(md5: &[u8; 16], parts: u32) -> String {
+/// The ETag without quotes: hex MD5, with `-N` for an N-part multipart object.
+pub fn etag_hex(md5: &[u8; 16], parts: u32) -> String {
     if parts > 0 {
-        format!("\"{}-{parts}\"", hex::encode(md5))
+        format!("{}-{parts}", hex::encode(md5))
     } else {
-        format!("\"{}\"", hex::encode(md5))
+        hex::encode(md5)
+    }
+}
+
+pub fn etag(md5: &[u8; 16], parts: u32) -> String {
+    format!("\"{}\"", etag_hex(md5, parts))
+}
+
+fn put_error(e: PutError) -> S3Error {
+    match e {
+        PutError::Failed => S3Error::precondition_failed(),
+        PutError::Conflict => S3Error::new(S3ErrorCode::ConditionalRequestConflict),
+        PutError::Engine(e) => engine_error(e),
     }
 }
 
@@ -156,25 +169,20 @@ impl Gateway {
             return Err(S3Error::missing_content_length());
         }
         let mut meta = meta_from_request(ctx)?;
-        let create_only = match ctx.header("if-none-match") {
-            Some(v) if v.trim() == "*" => true,
-            Some(_) => return Err(S3Error::not_implemented("If-None-Match other than *")),
-            None => false,
+        let cond = match (ctx.header("if-none-match"), ctx.header("if-match")) {
+            (Some(_), Some(_)) => return Err(S3Error::not_implemented("If-Match together with If-None-Match")),
+            (Some(v), None) if v.trim() == "*" => PutCond::Absent,
+            (Some(_), None) => return Err(S3Error::not_implemented("If-None-Match other than *")),
+            (None, Some(v)) => PutCond::Matches(v.trim().trim_matches('"').to_string()),
+            (None, None) => PutCond::None,
         };
-        // A conditional overwrite must not silently become an unconditional one.
-        if ctx.header("if-match").is_some() {
-            return Err(S3Error::not_implemented("If-Match on PutObject"));
-        }
         let p = payload::read(ctx, body, self.max_object_bytes).await?;
         meta.size = p.data.len() as u64;
         meta.md5 = p.md5;
         meta.checksum = p.checksum.clone().map(|(a, v)| (to_stored(a), v));
         let key = object_key(ctx.bucket(), ctx.key());
         let stored_meta = meta.clone();
-        self.shards.put(key, stored_meta, p.data, create_only).await.map_err(|e| match e {
-            PutError::Exists => S3Error::precondition_failed(),
-            PutError::Engine(e) => engine_error(e),
-        })?;
+        self.shards.put(key, stored_meta, p.data, cond).await.map_err(put_error)?;
         let mut r = Response::empty(200).header("etag", etag(&meta.md5, 0));
         if let Some((a, v)) = &p.checksum {
             r = r.header(a.header_name(), base64_encode(v));
@@ -303,10 +311,7 @@ impl Gateway {
         if replace {
             meta.checksum = got.meta.checksum.clone();
         }
-        let version = self.shards.put(object_key(ctx.bucket(), ctx.key()), meta.clone(), data, false).await.map_err(|e| match e {
-            PutError::Exists => S3Error::precondition_failed(),
-            PutError::Engine(e) => engine_error(e),
-        })?;
+        let version = self.shards.put(object_key(ctx.bucket(), ctx.key()), meta.clone(), data, PutCond::None).await.map_err(put_error)?;
         let result = xml::CopyResult { last_modified_ms: version.mtime_ms(), etag: etag(&meta.md5, meta.parts), checksums: Vec::new() };
         Ok(Response::xml(200, result.to_copy_object_xml()))
     }

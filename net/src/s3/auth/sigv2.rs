@@ -277,7 +277,15 @@ pub fn verify_v2<H: HeaderSource + ?Sized>(
     let raw = req.raw_path.as_bytes();
     let decoded = percent_only_decode(req.raw_path);
     let alt = (*decoded != *raw).then_some(&*decoded);
-    let ok = std::iter::once(raw).chain(alt).any(|path| {
+    // For a bucket-level path-style request (`/bucket`), botocore and the Java v1 SDK
+    // sign the resource as `/bucket/`.
+    let trimmed = raw.strip_prefix(b"/").unwrap_or(raw);
+    let with_slash = (req.bucket_from_host.is_none() && !trimmed.is_empty() && !trimmed.contains(&b'/')).then(|| {
+        let mut v = raw.to_vec();
+        v.push(b'/');
+        v
+    });
+    let ok = std::iter::once(raw).chain(alt).chain(with_slash.as_deref()).any(|path| {
         sign_v2(secret, &string_to_sign_v2(req, date_line, path))
             .verify_slice(&p.signature)
             .is_ok()
