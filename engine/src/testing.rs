@@ -8,48 +8,8 @@ use crate::error::Error;
 use crate::meta::ObjectMeta;
 use crate::store::{Config, Durability, Store};
 use std::collections::BTreeMap;
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
-/// Polls futures together, each first poll in order (so the store issues versions in list
-/// order), and returns their outputs in order.
-pub async fn join_all<F: Future>(futs: Vec<F>) -> Vec<F::Output>
-where
-    F::Output: Unpin,
-{
-    struct JoinAll<F: Future> {
-        futs: Vec<Option<Pin<Box<F>>>>,
-        out: Vec<Option<F::Output>>,
-    }
-    impl<F: Future> Future for JoinAll<F>
-    where
-        F::Output: Unpin,
-    {
-        type Output = Vec<F::Output>;
-        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-            let this = self.get_mut();
-            let mut pending = false;
-            for (i, slot) in this.futs.iter_mut().enumerate() {
-                if let Some(f) = slot {
-                    match f.as_mut().poll(cx) {
-                        Poll::Ready(v) => {
-                            this.out[i] = Some(v);
-                            *slot = None;
-                        }
-                        Poll::Pending => pending = true,
-                    }
-                }
-            }
-            if pending {
-                return Poll::Pending;
-            }
-            Poll::Ready(this.out.iter_mut().map(|o| o.take().expect("output")).collect())
-        }
-    }
-    let n = futs.len();
-    JoinAll { futs: futs.into_iter().map(|f| Some(Box::pin(f))).collect(), out: (0..n).map(|_| None).collect() }.await
-}
+pub use leofs_rt::task::join_all;
 
 /// A small configuration that makes rollovers, checkpoints and compaction frequent.
 pub fn small_config() -> Config {

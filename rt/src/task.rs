@@ -40,3 +40,42 @@ pub async fn yield_now() {
     }
     YieldNow(false).await
 }
+
+/// Runs futures concurrently on this core and returns their outputs in order. Each is
+/// first polled in list order (callers rely on that to issue versions in order).
+pub async fn join_all<F: Future>(futs: Vec<F>) -> Vec<F::Output>
+where
+    F::Output: Unpin,
+{
+    struct JoinAll<F: Future> {
+        futs: Vec<Option<std::pin::Pin<Box<F>>>>,
+        out: Vec<Option<F::Output>>,
+    }
+    impl<F: Future> Future for JoinAll<F>
+    where
+        F::Output: Unpin,
+    {
+        type Output = Vec<F::Output>;
+        fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+            let this = self.get_mut();
+            let mut pending = false;
+            for (i, slot) in this.futs.iter_mut().enumerate() {
+                if let Some(f) = slot {
+                    match f.as_mut().poll(cx) {
+                        std::task::Poll::Ready(v) => {
+                            this.out[i] = Some(v);
+                            *slot = None;
+                        }
+                        std::task::Poll::Pending => pending = true,
+                    }
+                }
+            }
+            if pending {
+                return std::task::Poll::Pending;
+            }
+            std::task::Poll::Ready(this.out.iter_mut().map(|o| o.take().expect("output")).collect())
+        }
+    }
+    let n = futs.len();
+    JoinAll { futs: futs.into_iter().map(|f| Some(Box::pin(f))).collect(), out: (0..n).map(|_| None).collect() }.await
+}
