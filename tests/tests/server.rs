@@ -279,3 +279,29 @@ fn acknowledged_writes_survive_sigkill_and_sigterm_is_graceful() {
     server.restart();
     assert_eq!(server.s3_root("GET", "/durable/o0001", "", &[], b"").body, expect[1]);
 }
+
+#[test]
+fn virtual_hosted_style_requests() {
+    let server = Server::start_with(&["--domain", "s3.test"], &[]);
+    make_bucket(&server, "vhost");
+    // The same object, path-style and virtual-hosted (bucket in the Host header).
+    assert_eq!(server.s3_root("PUT", "/vhost/a/b.txt", "", &[], b"hello vhost").status, 200);
+    let host = format!("vhost.s3.test:{}", server.s3_addr.port());
+    let date = format_amz_date(unix_now()).unwrap();
+    let h: Vec<(String, String)> = vec![
+        ("host".into(), host.clone()),
+        ("x-amz-date".into(), date.clone()),
+        ("x-amz-content-sha256".into(), leofs_net::s3::auth::EMPTY_SHA256_HEX.into()),
+    ];
+    let names: Vec<&str> = h.iter().map(|(k, _)| k.as_str()).collect();
+    let creds = V4Credentials { access_key: ROOT_ACCESS_KEY, secret_key: ROOT_SECRET_KEY, region: "us-east-1", service: "s3" };
+    let sig = sign_v4(&SignedRequest::new("GET", "/a/b.txt", "", &h), &creds, &date, &names).unwrap();
+    let mut req = String::from("GET /a/b.txt HTTP/1.1\r\n");
+    for (k, v) in &h {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str(&format!("authorization: {}\r\nconnection: close\r\n\r\n", sig.authorization));
+    let r = leofs_tests::http::raw(server.s3_addr, req.as_bytes()).unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.body, b"hello vhost");
+}
