@@ -6,7 +6,7 @@
 //! is not copied. Replies for GET stream aligned read buffers back the same way.
 
 use leofs_engine::store::BodyReader;
-use leofs_engine::{DirDisk, Entry, Error, ObjectMeta, Store, Version};
+use leofs_engine::{DirDisk, Entry, Error, Kind, ObjectMeta, Store, Version};
 use leofs_rt::sync::cross::{bounded, Receiver, Sender};
 use leofs_rt::AlignedBuf;
 use std::cell::RefCell;
@@ -63,6 +63,8 @@ pub enum BodyStream {
     /// Chunks from the owning core, whole; `want` clips them here (the owner reads and
     /// verifies the whole record anyway, and moving a buffer between cores copies nothing).
     Remote { rx: Receiver<Result<OwnedChunk, Error>>, pos: u64, want: Option<(u64, u64)> },
+    /// A multipart object: its parts read one after another (already clipped to a range).
+    Parts(Box<crate::gateway::PartStream>),
 }
 
 impl BodyStream {
@@ -71,6 +73,7 @@ impl BodyStream {
         match self {
             BodyStream::Local(r) => r.set_range(start, end),
             BodyStream::Remote { want, .. } => *want = Some((start, end)),
+            BodyStream::Parts(p) => p.set_range(start, end),
         }
     }
 
@@ -100,6 +103,7 @@ impl BodyStream {
                     return Ok(None);
                 }
             },
+            BodyStream::Parts(p) => p.next().await,
         }
     }
 }
@@ -113,7 +117,8 @@ pub struct Got {
 type GetReply = Result<Option<(Entry, ObjectMeta, Receiver<Result<OwnedChunk, Error>>)>, Error>;
 
 pub enum Req {
-    Put { key: Vec<u8>, meta: ObjectMeta, body: Vec<u8>, cond: PutCond, reply: Sender<Result<Version, PutError>> },
+    Put { kind: Kind, key: Vec<u8>, meta: ObjectMeta, body: Vec<u8>, cond: PutCond, reply: Sender<Result<Version, PutError>> },
+    Stat { key: Vec<u8>, reply: Sender<Option<Entry>> },
     Get { key: Vec<u8>, reply: Sender<GetReply> },
     Delete { key: Vec<u8>, reply: Sender<Result<bool, Error>> },
     List { prefix: Vec<u8>, start_after: Vec<u8>, limit: usize, reply: Sender<Vec<(Box<[u8]>, Entry)>> },
@@ -133,7 +138,7 @@ impl Local {
         Rc::new(Local { id, store, inflight: RefCell::new(HashMap::new()) })
     }
 
-    async fn put(&self, key: Vec<u8>, meta: ObjectMeta, body: Vec<u8>, cond: PutCond) -> Result<Version, PutError> {
+    async fn put(&self, kind: Kind, key: Vec<u8>, meta: ObjectMeta, body: Vec<u8>, cond: PutCond) -> Result<Version, PutError> {
         if cond != PutCond::None {
             if self.inflight.borrow().contains_key(&key) {
                 return Err(PutError::Conflict);
@@ -149,7 +154,8 @@ impl Local {
             }
         }
         let _guard = self.begin_write(&key);
-        self.store.put(&key, &meta, body).await.map_err(PutError::Engine)
+        let r = if kind == Kind::Chunk { self.store.put_chunk(&key, &meta, body).await } else { self.store.put(&key, &meta, body).await };
+        r.map_err(PutError::Engine)
     }
 
     async fn delete(&self, key: &[u8]) -> Result<bool, Error> {
@@ -192,8 +198,11 @@ pub async fn serve(local: Rc<Local>, rx: Receiver<Req>) {
         let local = local.clone();
         leofs_rt::task::spawn(async move {
             match req {
-                Req::Put { key, meta, body, cond, reply } => {
-                    let _ = reply.send(local.put(key, meta, body, cond).await);
+                Req::Put { kind, key, meta, body, cond, reply } => {
+                    let _ = reply.send(local.put(kind, key, meta, body, cond).await);
+                }
+                Req::Stat { key, reply } => {
+                    let _ = reply.send(local.store.stat(&key));
                 }
                 Req::Get { key, reply } => match local.get(&key).await {
                     Ok(Some(mut got)) => {
@@ -233,7 +242,8 @@ pub async fn serve(local: Rc<Local>, rx: Receiver<Req>) {
     }
 }
 
-/// A core's view of every shard.
+/// A core's view of every shard (clones share it: a multipart GET keeps one).
+#[derive(Clone)]
 pub struct Shards {
     pub local: Rc<Local>,
     pub senders: Arc<Vec<Sender<Req>>>,
@@ -254,10 +264,27 @@ impl Shards {
     }
 
     pub async fn put(&self, key: Vec<u8>, meta: ObjectMeta, body: Vec<u8>, cond: PutCond) -> Result<Version, PutError> {
-        let Some(tx) = self.owner(&key) else { return self.local.put(key, meta, body, cond).await };
+        self.put_kind(Kind::Object, key, meta, body, cond).await
+    }
+
+    /// Stores a piece of a large object (a multipart part): a record no listing shows.
+    pub async fn put_chunk(&self, key: Vec<u8>, meta: ObjectMeta, body: Vec<u8>) -> Result<Version, PutError> {
+        self.put_kind(Kind::Chunk, key, meta, body, PutCond::None).await
+    }
+
+    async fn put_kind(&self, kind: Kind, key: Vec<u8>, meta: ObjectMeta, body: Vec<u8>, cond: PutCond) -> Result<Version, PutError> {
+        let Some(tx) = self.owner(&key) else { return self.local.put(kind, key, meta, body, cond).await };
         let (rtx, rrx) = bounded(1);
-        tx.send(Req::Put { key, meta, body, cond, reply: rtx }).map_err(|_| PutError::Engine(gone()))?;
+        tx.send(Req::Put { kind, key, meta, body, cond, reply: rtx }).map_err(|_| PutError::Engine(gone()))?;
         rrx.recv_async().await.unwrap_or(Err(PutError::Engine(gone())))
+    }
+
+    /// The index entry of a live key (no disk read).
+    pub async fn stat(&self, key: Vec<u8>) -> Result<Option<Entry>, Error> {
+        let Some(tx) = self.owner(&key) else { return Ok(self.local.store.stat(&key)) };
+        let (rtx, rrx) = bounded(1);
+        tx.send(Req::Stat { key, reply: rtx }).map_err(|_| gone())?;
+        rrx.recv_async().await.map_err(|_| gone())
     }
 
     pub async fn get(&self, key: Vec<u8>) -> Result<Option<Got>, Error> {

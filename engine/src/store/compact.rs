@@ -80,6 +80,9 @@ pub(crate) async fn run<D: Disk>(inner: &Rc<Inner<D>>, garbage_ratio: f64, bytes
     let started = Instant::now();
     let mut waiters: VecDeque<(Waiter, u64)> = VecDeque::new();
     let mut in_flight = 0u64;
+    // The throttle counts every byte compaction moves: scanned (mostly garbage, read at
+    // disk speed if unchecked) plus copied.
+    let mut scanned_done = 0u64;
     for &id in &cands {
         let (file, end) = {
             let segs = inner.segs.borrow();
@@ -97,7 +100,11 @@ pub(crate) async fn run<D: Disk>(inner: &Rc<Inner<D>>, garbage_ratio: f64, bytes
             };
             let at = Loc { seg: id, off: off as u32, len: header.total_len() as u32 };
             let cur: Option<Entry> = inner.index.borrow().get(&key[..]).copied();
-            let Some(cur) = cur.filter(|e| e.loc == at) else { continue };
+            let io = scanned_done + sc.pos.saturating_sub(segment::DATA_START) + stats.bytes_copied;
+            let Some(cur) = cur.filter(|e| e.loc == at) else {
+                throttle(started, io, bytes_per_sec).await;
+                continue;
+            };
             if header.kind == Kind::Tombstone && id < min_kept {
                 // No older segment survives that could hold a version this tombstone hides.
                 waiters.push_back((inner.enqueue(Op::DropTombstone { key: key.into(), at })?, 0));
@@ -111,8 +118,9 @@ pub(crate) async fn run<D: Disk>(inner: &Rc<Inner<D>>, garbage_ratio: f64, bytes
             stats.records_copied += 1;
             stats.bytes_copied += len;
             settle(&mut waiters, &mut in_flight, MAX_IN_FLIGHT).await?;
-            throttle(started, stats.bytes_copied, bytes_per_sec).await;
+            throttle(started, io + len, bytes_per_sec).await;
         }
+        scanned_done += end - segment::DATA_START;
     }
     settle(&mut waiters, &mut in_flight, 0).await?;
     while let Some((w, _)) = waiters.pop_front() {
@@ -169,10 +177,11 @@ async fn read_raw<F: DiskFile>(file: &F, at: Loc) -> Result<Vec<u8>> {
     Ok(raw.to_vec())
 }
 
-/// Sleeps so that copying stays under `bytes_per_sec`, and yields to foreground requests.
-async fn throttle(started: Instant, copied: u64, bytes_per_sec: u64) {
+/// Sleeps so that compaction's I/O stays under `bytes_per_sec`, and yields to foreground
+/// requests.
+async fn throttle(started: Instant, io_bytes: u64, bytes_per_sec: u64) {
     if bytes_per_sec > 0 {
-        let due = Duration::from_secs_f64(copied as f64 / bytes_per_sec as f64);
+        let due = Duration::from_secs_f64(io_bytes as f64 / bytes_per_sec as f64);
         let elapsed = started.elapsed();
         if due > elapsed {
             leofs_rt::task::sleep(due - elapsed).await;

@@ -3,7 +3,12 @@
 
 mod bucket;
 mod list;
+mod manifest;
+mod mp_list;
+mod multipart;
 mod object;
+
+pub use manifest::PartStream;
 
 pub use object::etag_hex;
 mod payload;
@@ -231,6 +236,7 @@ impl Gateway {
                 let need = match ctx.route.op {
                     Op::DeleteBucket | Op::GetBucketAcl | Op::PutBucketAcl | Op::PutObjectAcl => Access::Owner,
                     Op::PutObject | Op::CopyObject | Op::DeleteObject | Op::DeleteObjects => Access::Write,
+                    Op::CreateMultipartUpload | Op::UploadPart | Op::UploadPartCopy | Op::CompleteMultipartUpload | Op::AbortMultipartUpload => Access::Write,
                     _ => Access::Read,
                 };
                 let bucket = self.authorize(ctx, need)?;
@@ -250,6 +256,13 @@ impl Gateway {
                     Op::HeadObject => self.get_object(ctx, true).await,
                     Op::DeleteObject => self.delete_object(ctx).await,
                     Op::DeleteObjects => self.delete_objects(ctx, body).await,
+                    Op::CreateMultipartUpload => self.create_multipart(ctx).await,
+                    Op::UploadPart => self.upload_part(ctx, body).await,
+                    Op::UploadPartCopy => self.upload_part_copy(ctx).await,
+                    Op::CompleteMultipartUpload => self.complete_multipart(ctx, body).await,
+                    Op::AbortMultipartUpload => self.abort_multipart(ctx).await,
+                    Op::ListParts => self.list_parts(ctx).await,
+                    Op::ListMultipartUploads => self.list_uploads(ctx, &bucket).await,
                     op => Err(S3Error::not_implemented(op.name())),
                 }
             }

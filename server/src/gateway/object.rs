@@ -26,7 +26,7 @@ pub fn etag(md5: &[u8; 16], parts: u32) -> String {
     format!("\"{}\"", etag_hex(md5, parts))
 }
 
-fn put_error(e: PutError) -> S3Error {
+pub(super) fn put_error(e: PutError) -> S3Error {
     match e {
         PutError::Failed => S3Error::precondition_failed(),
         PutError::Conflict => S3Error::new(S3ErrorCode::ConditionalRequestConflict),
@@ -34,7 +34,7 @@ fn put_error(e: PutError) -> S3Error {
     }
 }
 
-fn to_stored(a: ChecksumAlgo) -> StoredAlgo {
+pub(super) fn to_stored(a: ChecksumAlgo) -> StoredAlgo {
     match a {
         ChecksumAlgo::Crc32 => StoredAlgo::Crc32,
         ChecksumAlgo::Crc32c => StoredAlgo::Crc32c,
@@ -44,7 +44,7 @@ fn to_stored(a: ChecksumAlgo) -> StoredAlgo {
     }
 }
 
-fn from_stored(a: StoredAlgo) -> ChecksumAlgo {
+pub(super) fn from_stored(a: StoredAlgo) -> ChecksumAlgo {
     match a {
         StoredAlgo::Crc32 => ChecksumAlgo::Crc32,
         StoredAlgo::Crc32c => ChecksumAlgo::Crc32c,
@@ -55,7 +55,7 @@ fn from_stored(a: StoredAlgo) -> ChecksumAlgo {
 }
 
 /// Stored headers and user metadata from the request, as S3 keeps them.
-fn meta_from_request(ctx: &Ctx<'_>) -> Result<ObjectMeta, S3Error> {
+pub(super) fn meta_from_request(ctx: &Ctx<'_>) -> Result<ObjectMeta, S3Error> {
     let mut m = ObjectMeta::default();
     let mut user_bytes = 0usize;
     for (name, value) in ctx.head.headers() {
@@ -101,7 +101,7 @@ fn object_headers(r: Response, meta: &ObjectMeta, mtime_ms: i64, size: u64) -> R
 
 /// Parses a single `Range: bytes=...` against `len`. `Ok(None)`: serve the whole object
 /// (no header, or a form S3 ignores such as several ranges).
-fn parse_range(h: Option<&str>, len: u64) -> Result<Option<(u64, u64)>, S3Error> {
+pub(super) fn parse_range(h: Option<&str>, len: u64) -> Result<Option<(u64, u64)>, S3Error> {
     let Some(spec) = h.and_then(|h| h.trim().strip_prefix("bytes=")) else { return Ok(None) };
     if spec.contains(',') {
         return Ok(None);
@@ -132,7 +132,7 @@ fn etag_matches(list: &str, etag: &str) -> bool {
 
 /// Evaluates If-Match / If-Unmodified-Since (412) and If-None-Match / If-Modified-Since
 /// (304) the way S3 does: a present ETag condition decides over its date twin.
-fn check_conditions(ctx: &Ctx<'_>, prefix: &str, etag: &str, mtime_ms: i64, copy: bool) -> Result<(), S3Error> {
+pub(super) fn check_conditions(ctx: &Ctx<'_>, prefix: &str, etag: &str, mtime_ms: i64, copy: bool) -> Result<(), S3Error> {
     let h = |n: &str| ctx.header(&format!("{prefix}{n}"));
     let mtime_s = mtime_ms.div_euclid(1000);
     let date = |v: &str| xml::parse_http_date(v).map(|ms| ms.div_euclid(1000));
@@ -182,7 +182,9 @@ impl Gateway {
         meta.checksum = p.checksum.clone().map(|(a, v)| (to_stored(a), v));
         let key = object_key(ctx.bucket(), ctx.key());
         let stored_meta = meta.clone();
+        let old = self.manifest_of(ctx.bucket(), ctx.key()).await?;
         self.shards.put(key, stored_meta, p.data, cond).await.map_err(put_error)?;
+        self.reclaim(ctx.bucket(), ctx.key(), old).await;
         let mut r = Response::empty(200).header("etag", etag(&meta.md5, 0));
         if let Some((a, v)) = &p.checksum {
             r = r.header(a.header_name(), base64_encode(v));
@@ -194,15 +196,12 @@ impl Gateway {
         if matches!(ctx.who, Who::Anonymous) && ctx.route.query.iter().any(|(k, _)| k.starts_with("response-")) {
             return Err(S3Error::invalid_request("Request specific response headers cannot be used for anonymous GET requests."));
         }
-        if let Some(pn) = ctx.route.param("partNumber") {
-            if pn != "1" {
-                return Err(S3Error::not_implemented("partNumber"));
-            }
-        }
+        let part = ctx.route.param("partNumber").map(leofs_net::s3::router::parse_part_number).transpose()?;
         let key = object_key(ctx.bucket(), ctx.key());
         let Some(mut got) = self.shards.get(key).await.map_err(engine_error)? else {
             return Err(S3Error::no_such_key(ctx.key()));
         };
+        let manifest = self.expand(ctx.bucket(), ctx.key(), &mut got).await?;
         let size = got.meta.size;
         let tag = etag(&got.meta.md5, got.meta.parts);
         let mtime = got.entry.mtime_ms();
@@ -212,7 +211,20 @@ impl Gateway {
             }
             return Err(e);
         }
-        let range = parse_range(ctx.header("range"), size)?;
+        // `partNumber=N` reads one part (an object of one piece is its own part 1).
+        let range = match (part, &manifest) {
+            (None, _) => parse_range(ctx.header("range"), size)?,
+            (Some(n), Some(m)) => {
+                let i = m.parts.len().min(n as usize) - 1;
+                if n as usize > m.parts.len() {
+                    return Err(S3Error::new(S3ErrorCode::InvalidPartNumber));
+                }
+                let start: u64 = m.parts[..i].iter().map(|p| p.size).sum();
+                Some((start, start + m.parts[i].size)).filter(|(s, e)| s < e)
+            }
+            (Some(1), None) => None,
+            (Some(_), None) => return Err(S3Error::new(S3ErrorCode::InvalidPartNumber)),
+        };
         let (status, len) = match range {
             Some((s, e)) => (206, e - s),
             None => (200, size),
@@ -225,9 +237,17 @@ impl Gateway {
         if let Some((s, e)) = range {
             r = r.header("content-range", format!("bytes {s}-{}/{size}", e - 1));
         }
+        if let (Some(_), Some(m)) = (part, &manifest) {
+            r = r.header("x-amz-mp-parts-count", m.parts.len().to_string());
+        }
         if ctx.header("x-amz-checksum-mode").is_some_and(|v| v.eq_ignore_ascii_case("enabled")) && range.is_none() {
             if let Some((a, v)) = &got.meta.checksum {
-                r = r.header(from_stored(*a).header_name(), base64_encode(v));
+                // A multipart object's checksum is composite: S3 writes it `<base64>-N`.
+                let v = match got.meta.parts {
+                    0 => base64_encode(v),
+                    n => format!("{}-{n}", base64_encode(v)),
+                };
+                r = r.header(from_stored(*a).header_name(), v);
             }
         }
         for (q, h) in [
@@ -251,7 +271,9 @@ impl Gateway {
     }
 
     pub(super) async fn delete_object(&self, ctx: &Ctx<'_>) -> Result<Response, S3Error> {
+        let old = self.manifest_of(ctx.bucket(), ctx.key()).await?;
         self.shards.delete(object_key(ctx.bucket(), ctx.key())).await.map_err(engine_error)?;
+        self.reclaim(ctx.bucket(), ctx.key(), old).await;
         Ok(Response::empty(204))
     }
 
@@ -264,8 +286,18 @@ impl Gateway {
                 result.errors.push(xml::DeleteError { key, version_id: version, error: S3Error::key_too_long() });
                 continue;
             }
+            let old = match self.manifest_of(ctx.bucket(), &key).await {
+                Ok(m) => m,
+                Err(error) => {
+                    result.errors.push(xml::DeleteError { key, version_id: version, error });
+                    continue;
+                }
+            };
             match self.shards.delete(object_key(ctx.bucket(), &key)).await {
-                Ok(_) => result.deleted.push((key, version)),
+                Ok(_) => {
+                    self.reclaim(ctx.bucket(), &key, old).await;
+                    result.deleted.push((key, version))
+                }
                 Err(e) => result.errors.push(xml::DeleteError { key, version_id: version, error: engine_error(e) }),
             }
         }
@@ -273,16 +305,8 @@ impl Gateway {
     }
 
     pub(super) async fn copy_object(&self, ctx: &Ctx<'_>) -> Result<Response, S3Error> {
-        let src = ctx.header("x-amz-copy-source").unwrap_or("");
-        let src = src.split('?').next().unwrap_or("");
-        let decoded = percent_encoding::percent_decode_str(src).decode_utf8().map_err(|_| S3Error::invalid_argument("x-amz-copy-source is not UTF-8"))?;
-        let (sb, sk) = decoded.trim_start_matches('/').split_once('/').ok_or_else(|| S3Error::invalid_argument("Copy Source must mention the source bucket and key: sourcebucket/sourcekey"))?;
-        if sk.is_empty() {
-            return Err(S3Error::invalid_argument("Copy Source must mention the source bucket and key: sourcebucket/sourcekey"));
-        }
-        // Reading the source needs read access to its bucket.
-        let src_ctx = Ctx { head: ctx.head, route: leofs_net::s3::router::Route { op: ctx.route.op, bucket: Some(sb.to_string()), key: Some(sk.to_string()), query: Vec::new() }, who: ctx.who.clone(), verified: ctx.verified.clone(), request_id: ctx.request_id.clone() };
-        self.authorize(&src_ctx, Access::Read)?;
+        let (sb, sk) = self.copy_source(ctx)?;
+        let (sb, sk) = (sb.as_str(), sk.as_str());
         let replace = match ctx.header("x-amz-metadata-directive") {
             None => false,
             Some(v) if v.eq_ignore_ascii_case("COPY") => false,
@@ -300,18 +324,29 @@ impl Gateway {
         if got.meta.size > self.max_object_bytes {
             return Err(S3Error::invalid_request("The specified copy source is larger than the maximum allowable size for a copy source"));
         }
+        // A multipart source is copied whole into one record: a new, single-part object.
+        let multipart = self.expand(sb, sk, &mut got).await?.is_some();
         let mut data = Vec::with_capacity(got.meta.size as usize);
+        let mut md5 = leofs_net::s3::checksum::Md5::new();
         while let Some(c) = got.body.next().await.map_err(engine_error)? {
-            data.extend_from_slice(&c.buf.as_slice()[c.start..c.end]);
+            let piece = &c.buf.as_slice()[c.start..c.end];
+            md5.update(piece);
+            data.extend_from_slice(piece);
         }
         let mut meta = if replace { meta_from_request(ctx)? } else { got.meta.clone() };
         meta.size = got.meta.size;
         meta.md5 = got.meta.md5;
         meta.parts = got.meta.parts;
+        meta.chunks = None;
         if replace {
             meta.checksum = got.meta.checksum.clone();
         }
+        if multipart {
+            (meta.md5, meta.parts, meta.checksum) = (md5.finish(), 0, None);
+        }
+        let old = self.manifest_of(ctx.bucket(), ctx.key()).await?;
         let version = self.shards.put(object_key(ctx.bucket(), ctx.key()), meta.clone(), data, PutCond::None).await.map_err(put_error)?;
+        self.reclaim(ctx.bucket(), ctx.key(), old).await;
         let result = xml::CopyResult { last_modified_ms: version.mtime_ms(), etag: etag(&meta.md5, meta.parts), checksums: Vec::new() };
         Ok(Response::xml(200, result.to_copy_object_xml()))
     }

@@ -1,0 +1,290 @@
+//! The persisted shapes of multipart uploads (docs/format.md, "Multipart upload records"):
+//! reserved engine keys for upload state and parts, the upload-state body, the manifest
+//! body of a completed multipart object, and the stream that reads a manifest's parts in
+//! order.
+//!
+//! Reserved keys start with `bucket` + `\0`: object keys start with `bucket/`, so no
+//! listing of a bucket (prefix `bucket/`) ever sees them, and no S3 key can name them.
+
+use crate::shard::{BodyStream, OwnedChunk, Shards};
+use leofs_engine::{ChecksumAlgo as StoredAlgo, Error};
+use xxhash_rust::xxh3::xxh3_64;
+
+const UPLOAD_MAGIC: &[u8; 4] = b"LFUP";
+const MANIFEST_MAGIC: &[u8; 4] = b"LFMF";
+const VERSION: u16 = 1;
+/// Bytes of one manifest part entry: number u32, reserved u32, size u64, md5 [16].
+const PART_ENTRY: usize = 32;
+
+/// `bucket \0 mpu/`: the prefix of every upload of a bucket.
+pub fn uploads_prefix(bucket: &str) -> Vec<u8> {
+    let mut k = bucket.as_bytes().to_vec();
+    k.extend_from_slice(b"\0mpu/");
+    k
+}
+
+/// The upload-state key: `bucket \0 mpu/ key \0 upload-id`.
+pub fn upload_key(bucket: &str, key: &str, id: &str) -> Vec<u8> {
+    let mut k = uploads_prefix(bucket);
+    k.extend_from_slice(key.as_bytes());
+    k.push(0);
+    k.extend_from_slice(id.as_bytes());
+    k
+}
+
+/// The prefix of an upload's part keys: the state key + `\0part\0`.
+pub fn parts_prefix(bucket: &str, key: &str, id: &str) -> Vec<u8> {
+    let mut k = upload_key(bucket, key, id);
+    k.extend_from_slice(b"\0part\0");
+    k
+}
+
+/// A part's key: the parts prefix + the part number as 5 decimal digits (so that key
+/// order is part order).
+pub fn part_key(bucket: &str, key: &str, id: &str, n: u32) -> Vec<u8> {
+    let mut k = parts_prefix(bucket, key, id);
+    k.extend_from_slice(format!("{n:05}").as_bytes());
+    k
+}
+
+/// An upload id is 32 lowercase hex digits; anything else names no upload (and must never
+/// reach a key, where a `\0` would forge another key).
+pub fn valid_upload_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+fn algo_byte(a: Option<StoredAlgo>) -> u8 {
+    a.map_or(0, |a| a as u8)
+}
+
+fn algo_of(b: u8) -> Result<Option<StoredAlgo>, Error> {
+    Ok(Some(match b {
+        0 => return Ok(None),
+        1 => StoredAlgo::Crc32,
+        2 => StoredAlgo::Crc32c,
+        3 => StoredAlgo::Crc64Nvme,
+        4 => StoredAlgo::Sha1,
+        5 => StoredAlgo::Sha256,
+        _ => return Err(corrupt("unknown checksum algorithm")),
+    }))
+}
+
+fn corrupt(why: &str) -> Error {
+    Error::Corrupt(format!("multipart record: {why}"))
+}
+
+fn seal(mut b: Vec<u8>) -> Vec<u8> {
+    let h = xxh3_64(&b);
+    b.extend_from_slice(&h.to_le_bytes());
+    b
+}
+
+/// Checks magic, version and trailing checksum; returns the bytes after magic+version.
+fn unseal<'a>(b: &'a [u8], magic: &[u8; 4]) -> Result<&'a [u8], Error> {
+    if b.len() < 14 || &b[..4] != magic {
+        return Err(corrupt("bad magic or length"));
+    }
+    let (data, sum) = b.split_at(b.len() - 8);
+    if xxh3_64(data).to_le_bytes() != sum {
+        return Err(corrupt("checksum mismatch"));
+    }
+    if u16::from_le_bytes([b[4], b[5]]) != VERSION {
+        return Err(corrupt("unknown version"));
+    }
+    Ok(&data[6..])
+}
+
+/// The body of an upload-state record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadState {
+    pub algo: Option<StoredAlgo>,
+    pub initiator: String,
+}
+
+impl UploadState {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut b = Vec::with_capacity(24 + self.initiator.len());
+        b.extend_from_slice(UPLOAD_MAGIC);
+        b.extend_from_slice(&VERSION.to_le_bytes());
+        b.push(algo_byte(self.algo));
+        b.push(0);
+        b.extend_from_slice(&(self.initiator.len() as u16).to_le_bytes());
+        b.extend_from_slice(self.initiator.as_bytes());
+        seal(b)
+    }
+
+    pub fn decode(b: &[u8]) -> Result<UploadState, Error> {
+        let d = unseal(b, UPLOAD_MAGIC)?;
+        if d.len() < 4 {
+            return Err(corrupt("short upload state"));
+        }
+        let algo = algo_of(d[0])?;
+        let n = u16::from_le_bytes([d[2], d[3]]) as usize;
+        let name = d.get(4..4 + n).filter(|_| d.len() == 4 + n).ok_or_else(|| corrupt("initiator length"))?;
+        let initiator = String::from_utf8(name.to_vec()).map_err(|_| corrupt("initiator not UTF-8"))?;
+        Ok(UploadState { algo, initiator })
+    }
+}
+
+/// One part of a completed object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ManifestPart {
+    pub number: u32,
+    pub size: u64,
+    pub md5: [u8; 16],
+}
+
+/// The body of a completed multipart object's record: which upload's parts make it up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Manifest {
+    pub upload_id: String,
+    pub parts: Vec<ManifestPart>,
+}
+
+impl Manifest {
+    pub fn total(&self) -> u64 {
+        self.parts.iter().map(|p| p.size).sum()
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut b = Vec::with_capacity(32 + self.upload_id.len() + self.parts.len() * PART_ENTRY);
+        b.extend_from_slice(MANIFEST_MAGIC);
+        b.extend_from_slice(&VERSION.to_le_bytes());
+        b.extend_from_slice(&(self.upload_id.len() as u16).to_le_bytes());
+        b.extend_from_slice(&(self.parts.len() as u32).to_le_bytes());
+        b.extend_from_slice(&0u32.to_le_bytes());
+        b.extend_from_slice(&self.total().to_le_bytes());
+        b.extend_from_slice(self.upload_id.as_bytes());
+        for p in &self.parts {
+            b.extend_from_slice(&p.number.to_le_bytes());
+            b.extend_from_slice(&0u32.to_le_bytes());
+            b.extend_from_slice(&p.size.to_le_bytes());
+            b.extend_from_slice(&p.md5);
+        }
+        seal(b)
+    }
+
+    pub fn decode(b: &[u8]) -> Result<Manifest, Error> {
+        let d = unseal(b, MANIFEST_MAGIC)?;
+        if d.len() < 18 {
+            return Err(corrupt("short manifest"));
+        }
+        let u = u16::from_le_bytes([d[0], d[1]]) as usize;
+        let n = u32::from_le_bytes(d[2..6].try_into().map_err(|_| corrupt("count"))?) as usize;
+        let total = u64::from_le_bytes(d[10..18].try_into().map_err(|_| corrupt("total"))?);
+        let rest = &d[18..];
+        if rest.len() != u + n * PART_ENTRY {
+            return Err(corrupt("manifest length"));
+        }
+        let upload_id = String::from_utf8(rest[..u].to_vec()).map_err(|_| corrupt("upload id"))?;
+        let parts = rest[u..]
+            .chunks_exact(PART_ENTRY)
+            .map(|e| {
+                let mut md5 = [0u8; 16];
+                md5.copy_from_slice(&e[16..32]);
+                let number = u32::from_le_bytes([e[0], e[1], e[2], e[3]]);
+                let size = u64::from_le_bytes([e[8], e[9], e[10], e[11], e[12], e[13], e[14], e[15]]);
+                ManifestPart { number, size, md5 }
+            })
+            .collect();
+        let m = Manifest { upload_id, parts };
+        if m.total() != total {
+            return Err(corrupt("manifest total"));
+        }
+        Ok(m)
+    }
+}
+
+/// Reads a small record body whole (manifests and upload states).
+pub async fn read_all(body: &mut BodyStream) -> Result<Vec<u8>, Error> {
+    let mut out = Vec::new();
+    while let Some(c) = body.next().await? {
+        out.extend_from_slice(&c.buf.as_slice()[c.start..c.end]);
+    }
+    Ok(out)
+}
+
+/// A multipart object's bytes: the parts that hold the wanted range, read one at a time
+/// through their owning shards (one part's read stream open at once, never a whole part in
+/// memory), so a Range reads only the parts it needs.
+pub struct PartStream {
+    shards: Shards,
+    /// (part key, part size) in object order.
+    parts: Vec<(Vec<u8>, u64)>,
+    /// Object bytes `[start, end)` still to send; `start` advances part by part.
+    range: (u64, u64),
+    /// Object offset where the next untouched part begins, and its index.
+    next_part: (u64, usize),
+    cur: Option<BodyStream>,
+}
+
+impl PartStream {
+    pub fn new(shards: Shards, bucket: &str, key: &str, m: &Manifest) -> PartStream {
+        let parts = m.parts.iter().map(|p| (part_key(bucket, key, &m.upload_id, p.number), p.size)).collect();
+        PartStream { shards, parts, range: (0, m.total()), next_part: (0, 0), cur: None }
+    }
+
+    /// Restricts the stream to object bytes `[start, end)`; only before the first `next`.
+    pub fn set_range(&mut self, start: u64, end: u64) {
+        self.range = (start, end);
+    }
+
+    pub async fn next(&mut self) -> Result<Option<OwnedChunk>, Error> {
+        loop {
+            if let Some(cur) = &mut self.cur {
+                // Boxed: a part stream is a BodyStream, whose `next` may call this one.
+                if let Some(c) = Box::pin(cur.next()).await? {
+                    return Ok(Some(c));
+                }
+                self.cur = None;
+            }
+            let (off, i) = self.next_part;
+            let Some((k, size)) = self.parts.get(i) else { return Ok(None) };
+            let (ps, pe) = (off, off + size);
+            self.next_part = (pe, i + 1);
+            let (s, e) = (self.range.0.max(ps), self.range.1.min(pe));
+            if ps >= self.range.1 {
+                return Ok(None);
+            }
+            if s >= e {
+                continue;
+            }
+            let got = self.shards.get(k.clone()).await?.ok_or_else(|| corrupt("a part of a completed object is missing"))?;
+            if got.meta.size != *size {
+                return Err(corrupt("a part's size differs from its manifest"));
+            }
+            let mut body = got.body;
+            body.set_range(s - ps, e - ps);
+            self.cur = Some(body);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roundtrips_and_rejects_damage() {
+        let u = UploadState { algo: Some(StoredAlgo::Crc32), initiator: "root".into() };
+        assert_eq!(UploadState::decode(&u.encode()).unwrap(), u);
+        let m = Manifest { upload_id: "ab".repeat(16), parts: vec![ManifestPart { number: 1, size: 5, md5: [1; 16] }, ManifestPart { number: 3, size: 7, md5: [2; 16] }] };
+        let b = m.encode();
+        assert_eq!(Manifest::decode(&b).unwrap(), m);
+        for i in 0..b.len() {
+            let mut x = b.clone();
+            x[i] ^= 1;
+            assert!(Manifest::decode(&x).is_err(), "flip at {i}");
+        }
+        assert!(Manifest::decode(&b[..b.len() - 1]).is_err());
+    }
+
+    #[test]
+    fn keys() {
+        assert!(valid_upload_id(&"0a".repeat(16)));
+        assert!(!valid_upload_id("0A"));
+        assert!(!valid_upload_id(&format!("{}\0", "0".repeat(31))));
+        assert_eq!(part_key("b", "k", "id", 7), b"b\0mpu/k\0id\0part\000007".to_vec());
+        assert!(!upload_key("b", "k", "id").starts_with(b"b/"));
+    }
+}

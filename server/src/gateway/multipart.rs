@@ -1,0 +1,306 @@
+//! Multipart upload: CreateMultipartUpload, UploadPart, UploadPartCopy,
+//! CompleteMultipartUpload and AbortMultipartUpload (listings are in `mp_list.rs`).
+//!
+//! An upload is a state record under a reserved key; each part is a chunk record under a
+//! key derived from it (docs/format.md, "Multipart upload records"), so parts spread over
+//! every shard. Completing writes a manifest record under the object's key, then removes
+//! the state: the manifest is durable first, so a crash in between leaves an upload that
+//! can still be completed (again) or aborted without losing the object's parts.
+//!
+//! A part is one engine record, so it is limited to `max_object_bytes` (64 MiB by default),
+//! below S3's 5 GiB.
+
+use super::manifest::{self, read_all, Manifest, ManifestPart, UploadState};
+use super::object::{base64_encode, check_conditions, etag, from_stored, meta_from_request, put_error, to_stored};
+use super::{engine_error, object_key, payload, Access, Ctx, Gateway, Response, Who};
+use crate::conn::BodyIn;
+use crate::shard::{BodyStream, PutCond};
+use leofs_engine::{Entry, ObjectMeta};
+use leofs_net::s3::checksum::{ChecksumAlgo, Md5};
+use leofs_net::s3::error::{S3Error, S3ErrorCode};
+use leofs_net::s3::router::parse_part_number;
+use leofs_net::s3::xml;
+use std::collections::HashMap;
+
+/// S3's smallest part, except the last.
+pub const MIN_PART: u64 = 5 << 20;
+/// Most parts of one upload (S3's limit).
+pub const MAX_PARTS: usize = 10_000;
+
+/// An upload, as its state record holds it.
+pub(super) struct Upload {
+    pub id: String,
+    /// Stored headers and user metadata from the create request.
+    pub meta: ObjectMeta,
+    pub state: UploadState,
+    pub created_ms: i64,
+}
+
+pub(super) fn no_such_upload() -> S3Error {
+    S3Error::new(S3ErrorCode::NoSuchUpload)
+}
+
+fn invalid_part() -> S3Error {
+    S3Error::new(S3ErrorCode::InvalidPart)
+}
+
+/// A new upload id: the creation time first (uploads of one key list oldest first, as in
+/// S3), then 64 random bits.
+fn new_upload_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0);
+    // RandomState is seeded from the OS once per thread and bumped per instance.
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(now);
+    format!("{now:016x}{:016x}", h.finish())
+}
+
+/// `(part number, entry)` of every stored part of an upload, in part order.
+pub(super) fn parse_parts(prefix_len: usize, listed: Vec<(Box<[u8]>, Entry)>) -> Vec<(u32, Entry)> {
+    listed.into_iter().filter_map(|(k, e)| Some((std::str::from_utf8(&k[prefix_len..]).ok()?.parse().ok()?, e))).collect()
+}
+
+impl Gateway {
+    /// The upload named by `?uploadId`, or NoSuchUpload.
+    pub(super) async fn upload(&self, ctx: &Ctx<'_>) -> Result<Upload, S3Error> {
+        let id = ctx.route.param("uploadId").unwrap_or("");
+        if !manifest::valid_upload_id(id) {
+            return Err(no_such_upload());
+        }
+        let Some(mut got) = self.shards.get(manifest::upload_key(ctx.bucket(), ctx.key(), id)).await.map_err(engine_error)? else {
+            return Err(no_such_upload());
+        };
+        let body = read_all(&mut got.body).await.map_err(engine_error)?;
+        let state = UploadState::decode(&body).map_err(engine_error)?;
+        Ok(Upload { id: id.to_string(), meta: got.meta, state, created_ms: got.entry.mtime_ms() })
+    }
+
+    /// The manifest of the object at `bucket/key`, if it is a completed multipart object.
+    pub(super) async fn manifest_of(&self, bucket: &str, key: &str) -> Result<Option<Manifest>, S3Error> {
+        let k = object_key(bucket, key);
+        // The index entry tells multipart objects apart without a disk read.
+        if !self.shards.stat(k.clone()).await.map_err(engine_error)?.is_some_and(|e| e.parts > 0) {
+            return Ok(None);
+        }
+        let Some(mut got) = self.shards.get(k).await.map_err(engine_error)? else { return Ok(None) };
+        if got.meta.chunks.is_none() {
+            return Ok(None);
+        }
+        let body = read_all(&mut got.body).await.map_err(engine_error)?;
+        Manifest::decode(&body).map(Some).map_err(engine_error)
+    }
+
+    /// Deletes the parts of a replaced or deleted multipart object. Best effort and inline:
+    /// a failure leaves garbage records (logged), never a wrong object.
+    pub(super) async fn reclaim(&self, bucket: &str, key: &str, old: Option<Manifest>) {
+        let Some(m) = old else { return };
+        for p in &m.parts {
+            if let Err(e) = self.shards.delete(manifest::part_key(bucket, key, &m.upload_id, p.number)).await {
+                log::warn!("leaving part {} of {bucket}/{key} upload {}: {e}", p.number, m.upload_id);
+            }
+        }
+    }
+
+    /// Replaces a manifest object's body with the stream of its parts.
+    pub(super) async fn expand(&self, bucket: &str, key: &str, got: &mut crate::shard::Got) -> Result<Option<Manifest>, S3Error> {
+        if got.meta.chunks.is_none() {
+            return Ok(None);
+        }
+        let m = Manifest::decode(&read_all(&mut got.body).await.map_err(engine_error)?).map_err(engine_error)?;
+        got.body = BodyStream::Parts(Box::new(manifest::PartStream::new(self.shards.clone(), bucket, key, &m)));
+        Ok(Some(m))
+    }
+
+    pub(super) async fn create_multipart(&self, ctx: &Ctx<'_>) -> Result<Response, S3Error> {
+        if ctx.key().contains('\0') {
+            return Err(S3Error::invalid_argument("object keys for multipart uploads may not contain NUL"));
+        }
+        let mut meta = meta_from_request(ctx)?;
+        let algo = ctx.header("x-amz-checksum-algorithm").map(ChecksumAlgo::parse).transpose()?;
+        let initiator = match &ctx.who {
+            Who::User(u) => u.clone(),
+            Who::Anonymous => "anonymous".to_string(),
+        };
+        let id = new_upload_id();
+        let body = UploadState { algo: algo.map(to_stored), initiator }.encode();
+        meta.size = body.len() as u64;
+        self.shards.put(manifest::upload_key(ctx.bucket(), ctx.key(), &id), meta, body, PutCond::None).await.map_err(put_error)?;
+        let mut r = Response::xml(200, xml::initiate_multipart_upload_result(ctx.bucket(), ctx.key(), &id));
+        if let Some(a) = algo {
+            r = r.header("x-amz-checksum-algorithm", a.as_str());
+        }
+        Ok(r)
+    }
+
+    pub(super) async fn upload_part(&self, ctx: &Ctx<'_>, body: &mut BodyIn<'_>) -> Result<Response, S3Error> {
+        let n = parse_part_number(ctx.route.param("partNumber").unwrap_or(""))?;
+        let up = self.upload(ctx).await?;
+        let p = payload::read(ctx, body, self.max_object_bytes).await?;
+        if let (Some(want), Some((got, _))) = (up.state.algo, &p.checksum) {
+            if to_stored(*got) != want {
+                return Err(S3Error::invalid_request(format!("Checksum Type mismatch occurred, expected checksum Type: {}", from_stored(want).as_str().to_lowercase())));
+            }
+        }
+        let meta = ObjectMeta { size: p.data.len() as u64, md5: p.md5, checksum: p.checksum.clone().map(|(a, v)| (to_stored(a), v)), ..ObjectMeta::default() };
+        self.shards.put_chunk(manifest::part_key(ctx.bucket(), ctx.key(), &up.id, n), meta, p.data).await.map_err(put_error)?;
+        let mut r = Response::empty(200).header("etag", etag(&p.md5, 0));
+        if let Some((a, v)) = &p.checksum {
+            r = r.header(a.header_name(), base64_encode(v));
+        }
+        Ok(r)
+    }
+
+    pub(super) async fn upload_part_copy(&self, ctx: &Ctx<'_>) -> Result<Response, S3Error> {
+        let n = parse_part_number(ctx.route.param("partNumber").unwrap_or(""))?;
+        let up = self.upload(ctx).await?;
+        let (sb, sk) = self.copy_source(ctx)?;
+        let Some(mut got) = self.shards.get(object_key(&sb, &sk)).await.map_err(engine_error)? else {
+            return Err(S3Error::no_such_key(&sk));
+        };
+        check_conditions(ctx, "x-amz-copy-source-", &etag(&got.meta.md5, got.meta.parts), got.entry.mtime_ms(), true)?;
+        let size = got.meta.size;
+        let (s, e) = match ctx.header("x-amz-copy-source-range") {
+            None => (0, size),
+            Some(v) => {
+                let bad = || S3Error::invalid_argument("The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy");
+                let spec = v.trim().strip_prefix("bytes=").ok_or_else(bad)?;
+                let (a, b) = spec.split_once('-').ok_or_else(bad)?;
+                let (a, b): (u64, u64) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+                if b < a || b >= size {
+                    return Err(S3Error::invalid_argument(format!("Range specified is not valid for source object of size: {size}")));
+                }
+                (a, b + 1)
+            }
+        };
+        if e - s > self.max_object_bytes {
+            return Err(S3Error::invalid_request("The specified copy source is larger than the maximum allowable size for a copy source"));
+        }
+        self.expand(&sb, &sk, &mut got).await?;
+        got.body.set_range(s, e);
+        let mut md5 = Md5::new();
+        let mut data = Vec::with_capacity((e - s) as usize);
+        while let Some(c) = got.body.next().await.map_err(engine_error)? {
+            let piece = &c.buf.as_slice()[c.start..c.end];
+            md5.update(piece);
+            data.extend_from_slice(piece);
+        }
+        let md5 = md5.finish();
+        let mut meta = ObjectMeta { size: data.len() as u64, md5, ..ObjectMeta::default() };
+        if let Some(a) = up.state.algo {
+            let mut h = from_stored(a).hasher();
+            h.update(&data);
+            meta.checksum = Some((a, h.finish()));
+        }
+        let checksums = meta.checksum.iter().map(|(a, v)| (from_stored(*a), base64_encode(v))).collect();
+        let v = self.shards.put_chunk(manifest::part_key(ctx.bucket(), ctx.key(), &up.id, n), meta, data).await.map_err(put_error)?;
+        let result = xml::CopyResult { last_modified_ms: v.mtime_ms(), etag: etag(&md5, 0), checksums };
+        Ok(Response::xml(200, result.to_copy_part_xml()))
+    }
+
+    pub(super) async fn complete_multipart(&self, ctx: &Ctx<'_>, body: &mut BodyIn<'_>) -> Result<Response, S3Error> {
+        let req = xml::parse_complete_multipart(&payload::read_small(ctx, body, 8 << 20).await?)?;
+        let (b, k) = (ctx.bucket(), ctx.key());
+        let location = format!("http://{}/{b}/{k}", ctx.header("host").unwrap_or("localhost"));
+        let up = match self.upload(ctx).await {
+            Ok(u) => u,
+            Err(e) if e.code == S3ErrorCode::NoSuchUpload => {
+                // A retry whose first attempt completed (response lost, or a crash after the
+                // manifest was written): answer as the first attempt did.
+                let id = ctx.route.param("uploadId").unwrap_or("");
+                let Some(m) = self.manifest_of(b, k).await?.filter(|m| m.upload_id == id) else { return Err(e) };
+                let md5s: Vec<[u8; 16]> = m.parts.iter().map(|p| p.md5).collect();
+                let etag = leofs_net::s3::checksum::multipart_etag(&md5s);
+                return Ok(Response::xml(200, xml::CompleteMultipartUploadResult { location, bucket: b.into(), key: k.into(), etag, checksums: Vec::new() }.to_xml()));
+            }
+            Err(e) => return Err(e),
+        };
+        let prefix = manifest::parts_prefix(b, k, &up.id);
+        let listed = self.shards.list(&prefix, b"", MAX_PARTS + 1).await.map_err(engine_error)?;
+        let have: HashMap<u32, Entry> = parse_parts(prefix.len(), listed).into_iter().collect();
+        let mut parts = Vec::with_capacity(req.len());
+        let mut sums = Vec::new();
+        for (i, cp) in req.iter().enumerate() {
+            let e = have.get(&cp.part_number).ok_or_else(invalid_part)?;
+            if super::etag_hex(&e.md5, 0) != cp.etag.to_ascii_lowercase() {
+                return Err(invalid_part());
+            }
+            if i + 1 < req.len() && e.size < MIN_PART {
+                return Err(S3Error::new(S3ErrorCode::EntityTooSmall));
+            }
+            if let Some(algo) = up.state.algo {
+                let got = self.shards.get(manifest::part_key(b, k, &up.id, cp.part_number)).await.map_err(engine_error)?.ok_or_else(invalid_part)?;
+                let stored = got.meta.checksum.filter(|(a, _)| *a == algo).map(|(_, v)| v);
+                for (ca, cv) in &cp.checksums {
+                    if to_stored(*ca) != algo || stored.as_ref().is_some_and(|v| base64_encode(v) != cv.trim()) {
+                        return Err(invalid_part());
+                    }
+                }
+                sums.push(stored);
+            }
+            parts.push(ManifestPart { number: cp.part_number, size: e.size, md5: e.md5 });
+        }
+        let m = Manifest { upload_id: up.id.clone(), parts };
+        let mut md5 = Md5::new();
+        for p in &m.parts {
+            md5.update(&p.md5);
+        }
+        let mut meta = up.meta.clone();
+        meta.size = m.total();
+        meta.md5 = md5.finish();
+        meta.parts = m.parts.len() as u32;
+        meta.chunks = Some((m.parts[0].size.min(u32::MAX as u64) as u32, m.parts.len() as u32));
+        // The composite checksum (a checksum of the parts' checksums), when every part has one.
+        meta.checksum = match (up.state.algo, sums.iter().all(Option::is_some)) {
+            (Some(a), true) => {
+                let mut h = from_stored(a).hasher();
+                sums.iter().flatten().for_each(|v| h.update(v));
+                Some((a, h.finish()))
+            }
+            _ => None,
+        };
+        let old = self.manifest_of(b, k).await?.filter(|o| o.upload_id != up.id);
+        self.shards.put(object_key(b, k), meta.clone(), m.encode(), PutCond::None).await.map_err(put_error)?;
+        self.reclaim(b, k, old).await;
+        // Parts uploaded but left out of the object are garbage now.
+        for n in have.keys().filter(|n| !m.parts.iter().any(|p| p.number == **n)) {
+            let _ = self.shards.delete(manifest::part_key(b, k, &up.id, *n)).await;
+        }
+        self.shards.delete(manifest::upload_key(b, k, &up.id)).await.map_err(engine_error)?;
+        let checksums = meta.checksum.iter().map(|(a, v)| (from_stored(*a), format!("{}-{}", base64_encode(v), meta.parts))).collect();
+        let etag = super::etag_hex(&meta.md5, meta.parts);
+        Ok(Response::xml(200, xml::CompleteMultipartUploadResult { location, bucket: b.into(), key: k.into(), etag, checksums }.to_xml()))
+    }
+
+    pub(super) async fn abort_multipart(&self, ctx: &Ctx<'_>) -> Result<Response, S3Error> {
+        let up = self.upload(ctx).await?;
+        let (b, k) = (ctx.bucket(), ctx.key());
+        // After a crash mid-complete the object may already use these parts: keep them.
+        let completed = self.manifest_of(b, k).await?.is_some_and(|m| m.upload_id == up.id);
+        if !completed {
+            let prefix = manifest::parts_prefix(b, k, &up.id);
+            let listed = self.shards.list(&prefix, b"", MAX_PARTS + 1).await.map_err(engine_error)?;
+            for (n, _) in parse_parts(prefix.len(), listed) {
+                self.shards.delete(manifest::part_key(b, k, &up.id, n)).await.map_err(engine_error)?;
+            }
+        }
+        // The state goes last: a crash before it leaves an upload that can be aborted again.
+        self.shards.delete(manifest::upload_key(b, k, &up.id)).await.map_err(engine_error)?;
+        Ok(Response::empty(204))
+    }
+
+    /// `x-amz-copy-source` as (bucket, key), once the requester may read it.
+    pub(super) fn copy_source(&self, ctx: &Ctx<'_>) -> Result<(String, String), S3Error> {
+        let src = ctx.header("x-amz-copy-source").unwrap_or("");
+        let src = src.split('?').next().unwrap_or("");
+        let decoded = percent_encoding::percent_decode_str(src).decode_utf8().map_err(|_| S3Error::invalid_argument("x-amz-copy-source is not UTF-8"))?;
+        let bad = || S3Error::invalid_argument("Copy Source must mention the source bucket and key: sourcebucket/sourcekey");
+        let (sb, sk) = decoded.trim_start_matches('/').split_once('/').ok_or_else(bad)?;
+        if sk.is_empty() {
+            return Err(bad());
+        }
+        let route = leofs_net::s3::router::Route { op: ctx.route.op, bucket: Some(sb.to_string()), key: Some(sk.to_string()), query: Vec::new() };
+        let src_ctx = Ctx { head: ctx.head, route, who: ctx.who.clone(), verified: ctx.verified.clone(), request_id: ctx.request_id.clone() };
+        self.authorize(&src_ctx, Access::Read)?;
+        Ok((sb.to_string(), sk.to_string()))
+    }
+}
