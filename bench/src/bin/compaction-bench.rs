@@ -16,7 +16,7 @@ struct Args {
     #[arg(long, default_value_t = 32)]
     concurrency: usize,
     /// Compaction throttle in MiB/s (the server default is 16).
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 16)]
     compact_mib_per_sec: u64,
 }
 
