@@ -14,14 +14,34 @@ const BIN: &str = env!("CARGO_BIN_EXE_leofs-bench");
 /// Runs leofs-bench with `args` and returns its JSON report; panics with its stderr.
 fn bench(endpoint: &str, args: &[&str]) -> Value {
     let out = Command::new(BIN)
-        .args(["--endpoint", endpoint, "--access-key", ROOT_ACCESS_KEY, "--secret-key", ROOT_SECRET_KEY])
-        .args(["--concurrency", "8", "--threads", "2", "--json", "--seed", "7"])
+        .args([
+            "--endpoint",
+            endpoint,
+            "--access-key",
+            ROOT_ACCESS_KEY,
+            "--secret-key",
+            ROOT_SECRET_KEY,
+        ])
+        .args([
+            "--concurrency",
+            "8",
+            "--threads",
+            "2",
+            "--json",
+            "--seed",
+            "7",
+        ])
         .args(args)
         .output()
         .expect("run leofs-bench");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "leofs-bench {args:?} failed ({}): {stderr}", out.status);
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+    assert!(
+        out.status.success(),
+        "leofs-bench {args:?} failed ({}): {stderr}",
+        out.status
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 /// The checks every report passes: no errors, `ops` operations, ordered percentiles.
@@ -29,12 +49,20 @@ fn check(r: &Value, ops: u64, names: &[&str]) {
     let total = &r["total"];
     assert_eq!(total["errors"], 0, "errors: {r:#}");
     assert_eq!(total["count"], ops, "{r:#}");
-    let got: Vec<&str> = r["ops"].as_array().unwrap().iter().map(|o| o["op"].as_str().unwrap()).collect();
+    let got: Vec<&str> = r["ops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["op"].as_str().unwrap())
+        .collect();
     assert_eq!(got, names, "{r:#}");
     for o in r["ops"].as_array().unwrap() {
         let l = &o["latency_us"];
         let f = |k: &str| l[k].as_f64().unwrap();
-        assert!(f("p50") > 0.0 && f("p50") <= f("p90") && f("p90") <= f("p99"), "{l}");
+        assert!(
+            f("p50") > 0.0 && f("p50") <= f("p90") && f("p90") <= f("p99"),
+            "{l}"
+        );
         assert!(f("p99") <= f("p999") && f("p999") <= f("max"), "{l}");
         assert!(o["ops_per_sec"].as_f64().unwrap() > 0.0);
     }
@@ -50,7 +78,16 @@ fn every_workload_against_leofs() {
     let ep = format!("http://{}", server.s3_addr);
     // Any live pid exercises the --server-pid path; the harness does not expose the server's.
     let pid = std::process::id().to_string();
-    let common = ["--bucket", "bench", "--ops", "200", "--objects", "100", "--server-pid", &pid];
+    let common = [
+        "--bucket",
+        "bench",
+        "--ops",
+        "200",
+        "--objects",
+        "100",
+        "--server-pid",
+        &pid,
+    ];
     let run = |workload: &str, extra: &[&str]| {
         let prefix = format!("t-{workload}-{}/", extra.len());
         let mut a: Vec<&str> = vec![workload];
@@ -67,9 +104,22 @@ fn every_workload_against_leofs() {
     assert_eq!(r["cleanup"]["deleted"], 200);
     assert_eq!(r["cleanup"]["left"], 0);
 
-    let r = run("put", &["--keep-alive", "false", "--signed-payload", "--size", "100KiB"]);
+    let r = run(
+        "put",
+        &[
+            "--keep-alive",
+            "false",
+            "--signed-payload",
+            "--size",
+            "100KiB",
+        ],
+    );
     check(&r, 200, &["PUT"]);
-    assert!(r["connects"].as_u64().unwrap() >= 200, "one connection per request: {}", r["connects"]);
+    assert!(
+        r["connects"].as_u64().unwrap() >= 200,
+        "one connection per request: {}",
+        r["connects"]
+    );
     assert_eq!(r["total"]["bytes"], 200 * 100 * 1024);
 
     let r = run("get", &["--size", "300KiB"]);
@@ -93,7 +143,10 @@ fn every_workload_against_leofs() {
     check(&r, 200, &["LIST"]);
     // 100 objects in pages of 30: 30, 30, 30, 10, again and again.
     let listed = r["listed_objects"].as_u64().unwrap();
-    assert!((200 * 10..=200 * 30).contains(&listed) && listed % 10 == 0, "{listed}");
+    assert!(
+        (200 * 10..=200 * 30).contains(&listed) && listed % 10 == 0,
+        "{listed}"
+    );
 
     // Every run cleaned up after itself.
     let l = server.s3_root("GET", "/bench", "list-type=2", &[], b"");
@@ -106,13 +159,29 @@ fn bad_credentials_and_bad_arguments_fail_cleanly() {
     let server = Server::start();
     let ep = format!("http://{}", server.s3_addr);
     let out = Command::new(BIN)
-        .args(["--endpoint", &ep, "--access-key", ROOT_ACCESS_KEY, "--secret-key", "wrong", "get", "--ops", "5"])
+        .args([
+            "--endpoint",
+            &ep,
+            "--access-key",
+            ROOT_ACCESS_KEY,
+            "--secret-key",
+            "wrong",
+            "get",
+            "--ops",
+            "5",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("403") && err.contains("SignatureDoesNotMatch"), "{err}");
-    let out = Command::new(BIN).args(["--endpoint", &ep, "multipart"]).output().unwrap();
+    assert!(
+        err.contains("403") && err.contains("SignatureDoesNotMatch"),
+        "{err}"
+    );
+    let out = Command::new(BIN)
+        .args(["--endpoint", &ep, "multipart"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("multipart"));
 }
@@ -146,7 +215,9 @@ fn static_server() -> String {
                         resp.extend_from_slice(b"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n");
                         resp.extend_from_slice(&body);
                     } else {
-                        resp.extend_from_slice(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+                        resp.extend_from_slice(
+                            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+                        );
                         for part in body.chunks(3000) {
                             resp.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
                             resp.extend_from_slice(part);
@@ -168,10 +239,25 @@ fn static_server() -> String {
 fn plain_http_reads_length_and_chunked_bodies() {
     let ep = static_server();
     let out = Command::new(BIN)
-        .args(["--endpoint", &ep, "--plain-http", "/file", "get", "--ops", "300", "--concurrency", "4", "--json"])
+        .args([
+            "--endpoint",
+            &ep,
+            "--plain-http",
+            "/file",
+            "get",
+            "--ops",
+            "300",
+            "--concurrency",
+            "4",
+            "--json",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     check_plain(&r);
 }

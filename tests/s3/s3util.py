@@ -25,7 +25,7 @@ from botocore.exceptions import ClientError
 REGION = "us-east-1"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 S3_NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
-# No multipart: the server does not implement it yet.
+# Single-part transfers, for tests about plain PUT/GET (multipart: test_multipart.py).
 NO_MULTIPART = TransferConfig(multipart_threshold=64 << 20, multipart_chunksize=64 << 20)
 
 

@@ -30,11 +30,20 @@ struct Args {
     /// put, get, mixed, delete, stat or list.
     workload: String,
     /// S3 endpoint, plain HTTP.
-    #[arg(long, env = "LEOFS_BENCH_ENDPOINT", default_value = "http://127.0.0.1:8080")]
+    #[arg(
+        long,
+        env = "LEOFS_BENCH_ENDPOINT",
+        default_value = "http://127.0.0.1:8080"
+    )]
     endpoint: String,
     #[arg(long, env = "AWS_ACCESS_KEY_ID", default_value = "")]
     access_key: String,
-    #[arg(long, env = "AWS_SECRET_ACCESS_KEY", default_value = "", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "AWS_SECRET_ACCESS_KEY",
+        default_value = "",
+        hide_env_values = true
+    )]
     secret_key: String,
     #[arg(long, default_value = "us-east-1")]
     region: String,
@@ -101,7 +110,9 @@ fn config(a: Args) -> Result<Config, String> {
     let workload = Workload::parse(&a.workload)?;
     let (host, addr) = parse_endpoint(&a.endpoint)?;
     let seed = a.seed.unwrap_or_else(|| {
-        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
         t.as_nanos() as u64 ^ u64::from(std::process::id()) << 40
     });
     if a.plain_http.is_none() && (a.access_key.is_empty() || a.secret_key.is_empty()) {
@@ -126,11 +137,16 @@ fn config(a: Args) -> Result<Config, String> {
         secret_key: a.secret_key,
         region: a.region,
         bucket: a.bucket,
-        prefix: a.prefix.unwrap_or_else(|| format!("leofs-bench-{:08x}/", seed as u32)),
+        prefix: a
+            .prefix
+            .unwrap_or_else(|| format!("leofs-bench-{:08x}/", seed as u32)),
         workload,
         size,
         concurrency: a.concurrency.max(1),
-        threads: a.threads.unwrap_or_else(leofs_rt::runtime::available_cores).max(1),
+        threads: a
+            .threads
+            .unwrap_or_else(leofs_rt::runtime::available_cores)
+            .max(1),
         duration: a.duration.as_deref().map(d).transpose()?,
         ops: a.ops,
         keep_alive: a.keep_alive,
@@ -161,7 +177,10 @@ fn main() {
         }
     };
     match s3bench::run(cfg) {
-        Ok(r) if json => println!("{}", serde_json::to_string_pretty(&r).expect("the report serializes")),
+        Ok(r) if json => println!(
+            "{}",
+            serde_json::to_string_pretty(&r).expect("the report serializes")
+        ),
         Ok(r) => print!("{}", s3bench::report::table(&r)),
         Err(e) => {
             eprintln!("leofs-bench: {e}");

@@ -86,7 +86,12 @@ impl Conn {
     /// [`INLINE_BODY_MAX`]), and reads the whole response. `head_request`: the response
     /// has no body whatever its headers say. `keep`: how much of a successful body to keep
     /// in [`Conn::kept`].
-    pub async fn exchange(&mut self, body: Option<&[u8]>, head_request: bool, keep: usize) -> io::Result<Reply> {
+    pub async fn exchange(
+        &mut self,
+        body: Option<&[u8]>,
+        head_request: bool,
+        keep: usize,
+    ) -> io::Result<Reply> {
         let r = self.exchange_inner(body, head_request, keep).await;
         if r.is_err() {
             self.reset();
@@ -94,7 +99,12 @@ impl Conn {
         r
     }
 
-    async fn exchange_inner(&mut self, body: Option<&[u8]>, head_request: bool, keep: usize) -> io::Result<Reply> {
+    async fn exchange_inner(
+        &mut self,
+        body: Option<&[u8]>,
+        head_request: bool,
+        keep: usize,
+    ) -> io::Result<Reply> {
         self.connect().await?;
         if let Some(b) = body {
             // Copied once per connection for a fixed size; again only when the size changes.
@@ -126,7 +136,10 @@ impl Conn {
                 Some(h) => break h,
                 None => {
                     if read_more(stream, &mut self.buf, READ_CHUNK).await? == 0 {
-                        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed before a response"));
+                        return Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            "connection closed before a response",
+                        ));
                     }
                 }
             }
@@ -141,7 +154,8 @@ impl Conn {
             BodyLen::Length(len) => {
                 let mut remaining = len;
                 loop {
-                    let take = (self.buf.len() - pos).min(usize::try_from(remaining).unwrap_or(usize::MAX));
+                    let take = (self.buf.len() - pos)
+                        .min(usize::try_from(remaining).unwrap_or(usize::MAX));
                     keep_bytes(&mut self.kept, &self.buf[pos..pos + take], keep);
                     pos += take;
                     remaining -= take as u64;
@@ -152,17 +166,26 @@ impl Conn {
                     self.buf.clear();
                     pos = 0;
                     // Never past the body: bytes after it would belong to the next response.
-                    let want = usize::try_from(remaining).unwrap_or(usize::MAX).min(READ_CHUNK);
+                    let want = usize::try_from(remaining)
+                        .unwrap_or(usize::MAX)
+                        .min(READ_CHUNK);
                     if read_more(stream, &mut self.buf, want).await? == 0 {
-                        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed inside a response body"));
+                        return Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            "connection closed inside a response body",
+                        ));
                     }
                 }
             }
             BodyLen::Chunked => {
                 let mut dec = ChunkedDecoder::new(&self.limits);
-                loop {
-                    if pos < self.buf.len() {
-                        let d = dec.decode(&self.buf[pos..]).map_err(|e| io::Error::other(format!("chunked body: {e}")))?;
+                'body: loop {
+                    // The decoder stops after each chunk's data: call it until the input
+                    // is used up or the body ends.
+                    while pos < self.buf.len() {
+                        let d = dec
+                            .decode(&self.buf[pos..])
+                            .map_err(|e| io::Error::other(format!("chunked body: {e}")))?;
                         if let Some(range) = d.data {
                             let data = &self.buf[pos + range.start..pos + range.end];
                             keep_bytes(&mut self.kept, data, keep);
@@ -170,13 +193,21 @@ impl Conn {
                         }
                         pos += d.consumed;
                         if d.done {
-                            break;
+                            break 'body;
+                        }
+                        if d.consumed == 0 {
+                            return Err(io::Error::other(
+                                "chunked body: the decoder made no progress",
+                            ));
                         }
                     }
                     self.buf.clear();
                     pos = 0;
                     if read_more(stream, &mut self.buf, READ_CHUNK).await? == 0 {
-                        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed inside a chunked body"));
+                        return Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            "connection closed inside a chunked body",
+                        ));
                     }
                 }
             }

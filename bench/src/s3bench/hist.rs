@@ -112,11 +112,15 @@ impl Histogram {
         }
     }
 
-    /// The value at quantile `q` (0..=1): the smallest bucket bound with at least
-    /// `ceil(q * count)` values at or below it, never above the exact maximum. 0 when empty.
+    /// The value at quantile `q` (0..=1): the upper bound of the first bucket with at least
+    /// `ceil(q * count)` values at or below it, never above the exact maximum; the exact
+    /// minimum for 0. 0 when empty.
     pub fn quantile(&self, q: f64) -> u64 {
         if self.total == 0 {
             return 0;
+        }
+        if q <= 0.0 {
+            return self.min;
         }
         let rank = ((q.clamp(0.0, 1.0) * self.total as f64).ceil() as u64).max(1);
         let mut seen = 0;
@@ -181,7 +185,10 @@ mod tests {
             x ^= x << 17;
             let v = x >> (x % 60);
             let u = upper(index(v));
-            assert!(u >= v && (u - v) as f64 <= v as f64 / SUB as f64, "{v} -> {u}");
+            assert!(
+                u >= v && (u - v) as f64 <= v as f64 / SUB as f64,
+                "{v} -> {u}"
+            );
         }
     }
 

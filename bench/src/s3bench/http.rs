@@ -57,7 +57,9 @@ pub fn parse_head(buf: &[u8], head_request: bool) -> Result<Option<ResponseHead>
             let v = std::str::from_utf8(h.value)
                 .ok()
                 .and_then(|s| s.trim().parse::<u64>().ok())
-                .ok_or_else(|| format!("bad Content-Length {:?}", String::from_utf8_lossy(h.value)))?;
+                .ok_or_else(|| {
+                    format!("bad Content-Length {:?}", String::from_utf8_lossy(h.value))
+                })?;
             if length.is_some_and(|l| l != v) {
                 return Err("conflicting Content-Length headers".into());
             }
@@ -157,32 +159,49 @@ mod tests {
 
     #[test]
     fn chunked_close_and_bodyless_statuses() {
-        let h = head("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", false);
+        let h = head(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+            false,
+        );
         assert_eq!(h.body, BodyLen::Chunked);
-        let h = head("HTTP/1.1 200 OK\r\nConnection: keep-alive, close\r\nContent-Length: 0\r\n\r\n", false);
+        let h = head(
+            "HTTP/1.1 200 OK\r\nConnection: keep-alive, close\r\nContent-Length: 0\r\n\r\n",
+            false,
+        );
         assert!(h.close);
         assert_eq!(h.body, BodyLen::Length(0));
-        let h = head("HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\n", false);
+        let h = head(
+            "HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\n",
+            false,
+        );
         assert_eq!(h.body, BodyLen::None);
         let h = head("HTTP/1.1 200 OK\r\n\r\n", false);
         assert_eq!((h.body, h.close), (BodyLen::UntilClose, true));
         let h = head("HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\n", false);
         assert!(h.close);
-        let h = head("HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 1\r\n\r\n", false);
+        let h = head(
+            "HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 1\r\n\r\n",
+            false,
+        );
         assert!(!h.close);
     }
 
     #[test]
     fn malformed_heads_are_errors() {
         assert!(parse_head(b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n", false).is_err());
-        assert!(parse_head(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", false).is_err());
+        assert!(parse_head(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+            false
+        )
+        .is_err());
         assert!(parse_head(b"HTTP/1.1 2000 OK\r\n\r\n", false).is_err());
         assert!(parse_head(b"garbage\r\n\r\n", false).is_err());
     }
 
     #[test]
     fn s3_error_bodies_and_elements() {
-        let body = b"<?xml version=\"1.0\"?><Error><Code>NoSuchKey</Code><Message>m</Message></Error>";
+        let body =
+            b"<?xml version=\"1.0\"?><Error><Code>NoSuchKey</Code><Message>m</Message></Error>";
         assert_eq!(s3_error_code(body), Some("NoSuchKey"));
         assert_eq!(s3_error_code(b"<html>nope</html>"), None);
         let list = b"<ListBucketResult><IsTruncated>true</IsTruncated><NextContinuationToken>a&amp;b</NextContinuationToken></ListBucketResult>";

@@ -1,5 +1,5 @@
-//! Counting what happened (per operation: successes, bytes, latencies, errors by kind),
-//! CPU time from `/proc`, and the report: a table for people, JSON for scripts.
+//! Counting what happened (per operation: successes, bytes, latencies, errors by kind)
+//! and the report: a table for people, JSON for scripts.
 
 use super::hist::{Histogram, LatencyUs};
 use serde::Serialize;
@@ -17,7 +17,13 @@ pub enum OpKind {
 }
 
 impl OpKind {
-    pub const ALL: [OpKind; 5] = [OpKind::Get, OpKind::Put, OpKind::Delete, OpKind::Stat, OpKind::List];
+    pub const ALL: [OpKind; 5] = [
+        OpKind::Get,
+        OpKind::Put,
+        OpKind::Delete,
+        OpKind::Stat,
+        OpKind::List,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -84,37 +90,6 @@ impl Stats {
     }
 }
 
-/// User + system CPU seconds of a process (all its threads) from `/proc/PID/stat`;
-/// `None` for this process. `None` back when it cannot be read (no such process).
-pub fn cpu_seconds(pid: Option<u32>) -> Option<f64> {
-    let path = match pid {
-        Some(p) => format!("/proc/{p}/stat"),
-        None => "/proc/self/stat".to_string(),
-    };
-    let text = std::fs::read_to_string(path).ok()?;
-    // The command name may hold spaces and parentheses: fields are counted after the last ')'.
-    let rest = &text[text.rfind(')')? + 1..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    // Fields 14 and 15 of stat(5), utime and stime; `rest` starts at field 3.
-    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
-    Some(ticks as f64 / clock_ticks() as f64)
-}
-
-/// `sysconf(_SC_CLK_TCK)`, asked of `getconf` (no `unsafe` here); 100 where that fails,
-/// which is what Linux uses on every common architecture.
-fn clock_ticks() -> u64 {
-    static TICKS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-    *TICKS.get_or_init(|| {
-        std::process::Command::new("getconf")
-            .arg("CLK_TCK")
-            .output()
-            .ok()
-            .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
-            .filter(|&t| t > 0)
-            .unwrap_or(100)
-    })
-}
-
 /// One row of the report.
 #[derive(Clone, Debug, Serialize)]
 pub struct OpReport {
@@ -157,6 +132,8 @@ pub struct CpuUse {
     pub cores: f64,
     /// CPU seconds per 1000 successful operations.
     pub per_1000_ops: f64,
+    /// The server's threads (`--server-pid`), busiest first.
+    pub threads: Vec<super::cpu::ThreadCpu>,
 }
 
 impl CpuUse {
@@ -165,7 +142,12 @@ impl CpuUse {
             pid,
             cpu_seconds,
             cores: if secs > 0.0 { cpu_seconds / secs } else { 0.0 },
-            per_1000_ops: if ops > 0 { cpu_seconds * 1000.0 / ops as f64 } else { 0.0 },
+            per_1000_ops: if ops > 0 {
+                cpu_seconds * 1000.0 / ops as f64
+            } else {
+                0.0
+            },
+            threads: Vec::new(),
         }
     }
 }
@@ -218,14 +200,32 @@ pub fn table(r: &Report) -> String {
     let _ = writeln!(
         s,
         "{:<7} {:>10} {:>11} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7}",
-        "op", "count", "ops/s", "MiB/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "errors"
+        "op",
+        "count",
+        "ops/s",
+        "MiB/s",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "p99.9 ms",
+        "max ms",
+        "errors"
     );
     let row = |s: &mut String, o: &OpReport| {
         let l = &o.latency_us;
         let _ = writeln!(
             s,
             "{:<7} {:>10} {:>11.1} {:>9.2} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>7}",
-            o.op, o.count, o.ops_per_sec, o.mib_per_sec, l.p50 / 1e3, l.p90 / 1e3, l.p99 / 1e3, l.p999 / 1e3, l.max / 1e3, o.errors
+            o.op,
+            o.count,
+            o.ops_per_sec,
+            o.mib_per_sec,
+            l.p50 / 1e3,
+            l.p90 / 1e3,
+            l.p99 / 1e3,
+            l.p999 / 1e3,
+            l.max / 1e3,
+            o.errors
         );
     };
     for o in &r.ops {
@@ -240,7 +240,12 @@ pub fn table(r: &Report) -> String {
         }
     }
     if r.listed_objects > 0 {
-        let _ = writeln!(s, "objects listed: {} ({:.0}/s)", r.listed_objects, r.listed_objects as f64 / r.seconds.max(1e-9));
+        let _ = writeln!(
+            s,
+            "objects listed: {} ({:.0}/s)",
+            r.listed_objects,
+            r.listed_objects as f64 / r.seconds.max(1e-9)
+        );
     }
     for (who, c) in [("client", &r.client_cpu), ("server", &r.server_cpu)] {
         if let Some(c) = c {
@@ -250,11 +255,27 @@ pub fn table(r: &Report) -> String {
                 "{who} CPU{pid}: {:.2} s = {:.2} cores, {:.4} CPU s per 1000 ops",
                 c.cpu_seconds, c.cores, c.per_1000_ops
             );
+            if !c.threads.is_empty() {
+                let t: Vec<String> = c
+                    .threads
+                    .iter()
+                    .map(|t| format!("{} {:.2} s", t.name, t.cpu_seconds))
+                    .collect();
+                let _ = writeln!(s, "  {who} threads: {}", t.join(", "));
+            }
         }
     }
-    let _ = writeln!(s, "prepared {} objects, {} connections opened", r.prepared, r.connects);
+    let _ = writeln!(
+        s,
+        "prepared {} objects, {} connections opened",
+        r.prepared, r.connects
+    );
     if let Some(c) = &r.cleanup {
-        let _ = writeln!(s, "cleanup: {} deleted, {} left, {:.2} s", c.deleted, c.left, c.seconds);
+        let _ = writeln!(
+            s,
+            "cleanup: {} deleted, {} left, {:.2} s",
+            c.deleted, c.left, c.seconds
+        );
     }
     s
 }
@@ -264,20 +285,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cpu_time_of_this_process_grows() {
-        let a = cpu_seconds(None).unwrap();
-        let mut x = 0u64;
-        let t = std::time::Instant::now();
-        while t.elapsed().as_millis() < 50 {
-            x = x.wrapping_mul(31).wrapping_add(7);
-        }
-        std::hint::black_box(x);
-        let b = cpu_seconds(Some(std::process::id())).unwrap();
-        assert!(b >= a, "{a} -> {b}");
-        assert!(cpu_seconds(Some(u32::MAX)).is_none());
-    }
-
-    #[test]
     fn stats_merge_and_rows() {
         let mut a = Stats::default();
         a.op(OpKind::Put).hist.record(1_000_000);
@@ -285,7 +292,10 @@ mod tests {
         let mut b = Stats::default();
         b.op(OpKind::Put).hist.record(3_000_000);
         b.op(OpKind::Put).bytes = 4096;
-        *b.op(OpKind::Get).errors.entry("404 NoSuchKey".into()).or_default() += 2;
+        *b.op(OpKind::Get)
+            .errors
+            .entry("404 NoSuchKey".into())
+            .or_default() += 2;
         a.merge(&b);
         assert_eq!((a.ok_count(), a.error_count()), (2, 2));
         let r = OpReport::new("PUT", &a.ops[OpKind::Put as usize], 2.0);

@@ -223,30 +223,74 @@ mod tests {
     fn signatures_match_the_servers_signer() {
         let body_hash = sha256_hex(b"hello");
         let cases = [
-            Req { method: "PUT", path: "/b/k/obj-1", query: "", payload: "UNSIGNED-PAYLOAD", content_length: Some(4096), close: false },
-            Req { method: "PUT", path: "/b/x", query: "", payload: &body_hash, content_length: Some(5), close: true },
-            Req { method: "GET", path: "/b", query: "continuation-token=YQ%3D%3D&list-type=2&max-keys=100&prefix=p%2F", payload: "UNSIGNED-PAYLOAD", content_length: None, close: false },
-            Req { method: "HEAD", path: "/b/a%20b", query: "", payload: "UNSIGNED-PAYLOAD", content_length: None, close: false },
+            Req {
+                method: "PUT",
+                path: "/b/k/obj-1",
+                query: "",
+                payload: "UNSIGNED-PAYLOAD",
+                content_length: Some(4096),
+                close: false,
+            },
+            Req {
+                method: "PUT",
+                path: "/b/x",
+                query: "",
+                payload: &body_hash,
+                content_length: Some(5),
+                close: true,
+            },
+            Req {
+                method: "GET",
+                path: "/b",
+                query: "continuation-token=YQ%3D%3D&list-type=2&max-keys=100&prefix=p%2F",
+                payload: "UNSIGNED-PAYLOAD",
+                content_length: None,
+                close: false,
+            },
+            Req {
+                method: "HEAD",
+                path: "/b/a%20b",
+                query: "",
+                payload: "UNSIGNED-PAYLOAD",
+                content_length: None,
+                close: false,
+            },
         ];
         for r in &cases {
-            assert_eq!(ours(r, "127.0.0.1:8080"), reference(r, "127.0.0.1:8080"), "{r:?}");
+            assert_eq!(
+                ours(r, "127.0.0.1:8080"),
+                reference(r, "127.0.0.1:8080"),
+                "{r:?}"
+            );
         }
     }
 
     #[test]
     fn heads_are_complete_and_reuse_the_key() {
         let mut s = Signer::new("AK", "SK", "eu-west-1", "h:1");
-        let r = Req { method: "PUT", path: "/b/k", query: "", payload: "UNSIGNED-PAYLOAD", content_length: Some(3), close: true };
+        let r = Req {
+            method: "PUT",
+            path: "/b/k",
+            query: "",
+            payload: "UNSIGNED-PAYLOAD",
+            content_length: Some(3),
+            close: true,
+        };
         let mut out = Vec::new();
         s.write_head_at(NOW, &mut out, &r);
         let first = String::from_utf8(out.clone()).unwrap();
-        assert!(first.starts_with("PUT /b/k HTTP/1.1\r\nHost: h:1\r\n"), "{first}");
+        assert!(
+            first.starts_with("PUT /b/k HTTP/1.1\r\nHost: h:1\r\n"),
+            "{first}"
+        );
         assert!(first.contains("Content-Length: 3\r\n") && first.contains("Connection: close\r\n"));
         assert!(first.contains("Credential=AK/20130524/eu-west-1/s3/aws4_request"));
         // The next day derives a new key: a different scope and signature.
         out.clear();
         s.write_head_at(NOW + 86_400, &mut out, &r);
-        assert!(String::from_utf8(out).unwrap().contains("Credential=AK/20130525/"));
+        assert!(String::from_utf8(out)
+            .unwrap()
+            .contains("Credential=AK/20130525/"));
         let mut plain = Vec::new();
         write_plain_get(&mut plain, "h:1", "/4k.bin", false);
         assert_eq!(plain, b"GET /4k.bin HTTP/1.1\r\nHost: h:1\r\n\r\n");

@@ -33,7 +33,6 @@ pub(super) struct Upload {
     /// Stored headers and user metadata from the create request.
     pub meta: ObjectMeta,
     pub state: UploadState,
-    pub created_ms: i64,
 }
 
 pub(super) fn no_such_upload() -> S3Error {
@@ -72,14 +71,14 @@ impl Gateway {
         };
         let body = read_all(&mut got.body).await.map_err(engine_error)?;
         let state = UploadState::decode(&body).map_err(engine_error)?;
-        Ok(Upload { id: id.to_string(), meta: got.meta, state, created_ms: got.entry.mtime_ms() })
+        Ok(Upload { id: id.to_string(), meta: got.meta, state })
     }
 
     /// The manifest of the object at `bucket/key`, if it is a completed multipart object.
     pub(super) async fn manifest_of(&self, bucket: &str, key: &str) -> Result<Option<Manifest>, S3Error> {
         let k = object_key(bucket, key);
         // The index entry tells multipart objects apart without a disk read.
-        if !self.shards.stat(k.clone()).await.map_err(engine_error)?.is_some_and(|e| e.parts > 0) {
+        if self.shards.stat(k.clone()).await.map_err(engine_error)?.is_none_or(|e| e.parts == 0) {
             return Ok(None);
         }
         let Some(mut got) = self.shards.get(k).await.map_err(engine_error)? else { return Ok(None) };

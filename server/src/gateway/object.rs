@@ -1,7 +1,7 @@
 //! Object operations: PutObject, GetObject/HeadObject (ranges, conditionals, response
 //! overrides, checksum mode), DeleteObject, DeleteObjects, CopyObject.
 
-use super::{engine_error, object_key, payload, Access, Ctx, Gateway, RespBody, Response, Who};
+use super::{engine_error, object_key, payload, Ctx, Gateway, RespBody, Response, Who};
 use crate::conn::BodyIn;
 use crate::shard::{PutCond, PutError};
 use leofs_engine::{ChecksumAlgo as StoredAlgo, ObjectMeta};
