@@ -106,7 +106,7 @@ impl File {
     /// one buffer and without copying it.
     pub async fn write_at_split(&self, buf: AlignedBuf, off: u64, part: usize) -> (io::Result<()>, AlignedBuf) {
         let len = buf.len();
-        if len <= part || part == 0 || part % ALIGN != 0 {
+        if len <= part || part == 0 || !part.is_multiple_of(ALIGN) {
             return self.write_at(buf, off).await;
         }
         if let Err(e) = self.check_aligned(off, len) {
