@@ -84,12 +84,11 @@ pub(super) fn meta_from_request(ctx: &Ctx<'_>) -> Result<ObjectMeta, S3Error> {
     Ok(m)
 }
 
-fn object_headers(r: Response, meta: &ObjectMeta, mtime_ms: i64, size: u64) -> Response {
+fn object_headers(r: Response, meta: &ObjectMeta, mtime_ms: i64) -> Response {
     let mut r = r
         .header("etag", etag(&meta.md5, meta.parts))
         .header("last-modified", xml::http_date(mtime_ms))
         .header("accept-ranges", "bytes");
-    let _ = size;
     for (k, v) in &meta.headers {
         r.headers.push((k.clone().into(), v.clone()));
     }
@@ -181,18 +180,19 @@ impl Gateway {
         meta.md5 = p.md5;
         meta.checksum = p.checksum.clone().map(|(a, v)| (to_stored(a), v));
         let key = object_key(ctx.bucket(), ctx.key());
-        let stored_meta = meta.clone();
+        // The answer needs only the ETag: take it before the metadata moves to the shard.
+        let tag = etag(&meta.md5, 0);
         let old = self.manifest_of(ctx.bucket(), ctx.key()).await?;
-        self.shards.put(key, stored_meta, p.data, cond).await.map_err(put_error)?;
+        self.shards.put(key, meta, p.data, cond).await.map_err(put_error)?;
         self.reclaim(ctx.bucket(), ctx.key(), old).await;
-        let mut r = Response::empty(200).header("etag", etag(&meta.md5, 0));
+        let mut r = Response::empty(200).header("etag", tag);
         if let Some((a, v)) = &p.checksum {
             r = r.header(a.header_name(), base64_encode(v));
         }
         Ok(r)
     }
 
-    pub(super) async fn get_object(&self, ctx: &Ctx<'_>, head_only: bool) -> Result<Response, S3Error> {
+    pub(super) async fn get_object(&self, ctx: &Ctx<'_>) -> Result<Response, S3Error> {
         if matches!(ctx.who, Who::Anonymous) && ctx.route.query.iter().any(|(k, _)| k.starts_with("response-")) {
             return Err(S3Error::invalid_request("Request specific response headers cannot be used for anonymous GET requests."));
         }
@@ -233,7 +233,7 @@ impl Gateway {
             got.body.set_range(s, e);
         }
         let mut r = Response { status, headers: Vec::new(), body: RespBody::Empty };
-        r = object_headers(r, &got.meta, mtime, size);
+        r = object_headers(r, &got.meta, mtime);
         if let Some((s, e)) = range {
             r = r.header("content-range", format!("bytes {s}-{}/{size}", e - 1));
         }
@@ -265,7 +265,6 @@ impl Gateway {
         }
         // For HEAD the connection writes the length and no body; dropping the stream
         // stops the read.
-        let _ = head_only;
         r.body = RespBody::Object { len, stream: got.body };
         Ok(r)
     }
