@@ -95,6 +95,32 @@ impl Catalog {
         self.inner.state.read().generation
     }
 
+    /// The current state as the bytes of a `catalog.db` file (framed and checksummed):
+    /// what the manager sends to gateways, which [`Catalog::install`] them.
+    pub fn snapshot(&self) -> Result<(u64, Vec<u8>), CatalogError> {
+        let state = self.inner.state.read();
+        let body = state.to_json()?;
+        Ok((state.generation, store::encode(state.generation, &body)?))
+    }
+
+    /// Replaces this catalog with a snapshot from the manager, if it is newer than what is
+    /// held: checked (framing, checksums, invariants), persisted, then published. Returns
+    /// whether it was installed. A gateway keeps the last snapshot on disk, so it serves
+    /// with it after a restart while the manager is down.
+    pub fn install(&self, file_bytes: &[u8]) -> Result<bool, CatalogError> {
+        let (generation, body) =
+            store::decode(file_bytes).map_err(|why| invalid(format!("catalog snapshot: {why}")))?;
+        let next = State::from_json(generation, body)
+            .map_err(|why| invalid(format!("catalog snapshot: {why}")))?;
+        let _writer = self.inner.writer.lock();
+        if generation <= self.inner.state.read().generation {
+            return Ok(false);
+        }
+        store::write(&self.inner.dir, generation, body)?;
+        *self.inner.state.write() = next;
+        Ok(true)
+    }
+
     /// Runs `change` on a copy of the state; if it reports a change, persists the copy and
     /// publishes it. Returns `change`'s value once durable.
     pub(crate) fn mutate<T>(

@@ -21,8 +21,10 @@
 
 mod accounts;
 pub mod catalog;
+pub mod cluster;
 pub mod error;
 pub mod model;
+pub mod ring;
 mod state;
 pub mod store;
 
@@ -31,3 +33,4 @@ pub use error::CatalogError;
 pub use model::{
     validate_bucket_name, AccessKey, Acl, Bucket, Role, User, DEFAULT_LOCATION, ROOT_USER,
 };
+pub use ring::{Consistency, Member, NodeState, Ring};

@@ -112,7 +112,13 @@ pub fn decode(bytes: &[u8]) -> Result<(u64, &[u8]), String> {
 
 /// Reads and checks `dir/catalog.db`: `None` if it does not exist.
 pub fn read(dir: &Path) -> Result<Option<(u64, Vec<u8>)>, CatalogError> {
-    let path = dir.join(FILE_NAME);
+    read_named(dir, FILE_NAME)
+}
+
+/// Reads and checks `dir/name`, a file in the catalog framing (the manager's `cluster.db`
+/// uses it too): `None` if it does not exist.
+pub fn read_named(dir: &Path, name: &str) -> Result<Option<(u64, Vec<u8>)>, CatalogError> {
+    let path = dir.join(name);
     let mut file = match File::open(&path) {
         Ok(file) => file,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
@@ -157,12 +163,21 @@ pub fn remove_leftover(dir: &Path) {
 /// catalog is durable. On error the old catalog is still in place unless only the final
 /// directory fsync failed, in which case either version may survive a crash.
 pub fn write(dir: &Path, generation: u64, body: &[u8]) -> Result<(), CatalogError> {
+    write_named(dir, FILE_NAME, generation, body)
+}
+
+/// [`write`] for another file in the same framing: `dir/name`, through `dir/name.tmp`.
+pub fn write_named(
+    dir: &Path,
+    name: &str,
+    generation: u64,
+    body: &[u8],
+) -> Result<(), CatalogError> {
     let bytes = encode(generation, body)?;
-    let tmp = dir.join(TMP_NAME);
-    let path = dir.join(FILE_NAME);
-    let replaced = write_synced(&tmp, &bytes).and_then(|()| {
-        fs::rename(&tmp, &path).map_err(CatalogError::io("rename over catalog.db", &tmp))
-    });
+    let tmp = dir.join(format!("{name}.tmp"));
+    let path = dir.join(name);
+    let replaced = write_synced(&tmp, &bytes)
+        .and_then(|()| fs::rename(&tmp, &path).map_err(CatalogError::io(if name == FILE_NAME { "rename over catalog.db" } else { "rename over cluster.db" }, &tmp)));
     if let Err(e) = replaced {
         // Best effort: a stale tmp is harmless (ignored at open, truncated by the next write).
         let _ = fs::remove_file(&tmp);

@@ -131,12 +131,18 @@ impl Index {
     /// Live entries whose key starts with `prefix` and sorts after `start_after`, in key
     /// order, at most `limit`.
     pub fn list(&self, prefix: &[u8], start_after: &[u8], limit: usize) -> Vec<(Box<[u8]>, Entry)> {
+        self.list_with(prefix, start_after, limit, false)
+    }
+
+    /// [`Index::list`], tombstones included when `tombstones` (replicas merge listings by
+    /// version, and a newer tombstone must hide an older live copy elsewhere).
+    pub fn list_with(&self, prefix: &[u8], start_after: &[u8], limit: usize, tombstones: bool) -> Vec<(Box<[u8]>, Entry)> {
         let lower: Bound<&[u8]> = if start_after >= prefix { Bound::Excluded(start_after) } else { Bound::Included(prefix) };
         self.map
             .range::<[u8], _>((lower, Bound::Unbounded))
             .take_while(|(k, _)| k.starts_with(prefix))
             .map(|(k, &i)| (k, self.slab.get(i)))
-            .filter(|(_, e)| e.is_live())
+            .filter(|(_, e)| tombstones || e.is_live())
             .take(limit)
             .map(|(k, e)| (k.clone(), *e))
             .collect()

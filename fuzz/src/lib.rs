@@ -30,6 +30,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("auth", auth),
     ("router", router),
     ("xml", xml),
+    ("rpc", rpc),
 ];
 
 /// The storage engine as a state machine against a `BTreeMap` model on a simulated disk.
@@ -61,6 +62,12 @@ pub fn router(data: &[u8]) {
 /// CompleteMultipartUpload), plus the escapers and date helpers.
 pub fn xml(data: &[u8]) {
     leofs_net::s3::xml::fuzz_xml(data);
+}
+
+/// An inter-node RPC frame: a 40-byte head (when the input is that long), then a body
+/// given to every message decoder; what decodes must re-encode to the same bytes.
+pub fn rpc(data: &[u8]) {
+    leofs_net::rpc::fuzz_rpc(data);
 }
 
 /// The target called `name`.

@@ -239,6 +239,33 @@ pub fn dictionary(name: &str) -> &'static [&'static [u8]] {
             b"s3:",
             b"\"",
         ],
+        "rpc" => &[
+            // Head: magic and version, op codes, flags, statuses, lengths.
+            b"LFRP\x01",
+            b"LFRP",
+            b"\x01\x00\x00",
+            b"\x02\x01\x00",
+            b"\x03\x00\x00",
+            b"\x10\x01\x08",
+            b"\x02\x01\x01",
+            b"\x00\x00\x10\x00\x00\x00\x00\x00",
+            b"\xff\xff\xff\xff\xff\xff\xff\xff",
+            // Message pieces: u32 fields_len (0, max, the 1 MiB limit), write kind +
+            // flags + cond tag, an ETag's cond tag and length, bytes16 lengths at the key
+            // limit (4096, 4097), list counts (100000, 100001, 1000), an ETag, a key.
+            b"\x00\x00\x00\x00",
+            b"\xff\xff\xff\xff",
+            b"\x00\x00\x10\x00",
+            b"\x00\x03\x02\x00\x00",
+            b"\x02\x22\x00",
+            b"\x00\x10",
+            b"\x01\x10",
+            b"\xa0\x86\x01\x00",
+            b"\xa1\x86\x01\x00",
+            b"\xe8\x03\x00\x00",
+            b"\"5eb63bbbe01eeed093cb22bb8f5acdc3\"",
+            b"bucket/",
+        ],
         _ => &[],
     }
 }

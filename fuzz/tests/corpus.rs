@@ -1,7 +1,7 @@
 //! Checks that the committed seed corpora are worth fuzzing from: small, and reaching past
 //! the first rejection of each target (requests that parse, signatures that verify, bodies
 //! that decode, every S3 operation routed, every XML reader accepting a document, every
-//! engine operation used). A seed edited into something that fails early would silently
+//! engine operation used, every RPC message decoded from a checked frame). A seed edited into something that fails early would silently
 //! make the fuzzing shallower; this catches it.
 
 use std::collections::BTreeMap;
@@ -9,6 +9,9 @@ use std::path::Path;
 
 use leofs_fuzz::{corpus_dir, read_inputs, TARGETS};
 use leofs_net::http1::{parse_request, BodyKind, ChunkedDecoder, Limits, Parsed};
+use leofs_net::rpc::{
+    parse_frame, ListReq, ListResp, Op, ReadReq, ReadResp, Status, WriteReq, WriteResp,
+};
 use leofs_net::s3::auth::{
     parse_auth, split_target, verify, AwsChunkedDecoder, ChunkSigner, PayloadMode, SignedRequest,
     SigningKey, Verified,
@@ -246,4 +249,54 @@ fn engine_seeds_use_every_operation() {
         }
     }
     assert!(seen.iter().all(|&n| n >= 3), "operation counts {seen:?}");
+}
+
+#[test]
+fn rpc_seeds_are_valid_frames_of_every_message() {
+    let mut decoded = BTreeMap::new();
+    let mut bare = 0;
+    for (file, data) in seeds("rpc") {
+        let Some(frame) = parse_frame(&data, 1 << 20).unwrap_or_else(|e| {
+            panic!("rpc/{file}: {e}");
+        }) else {
+            // Shorter than a head: a bare body for the decoders.
+            assert!(data.len() < 40, "rpc/{file}: incomplete frame");
+            assert!(ReadReq::decode(&data).is_ok(), "rpc/{file}");
+            bare += 1;
+            continue;
+        };
+        assert_eq!(frame.consumed, data.len(), "rpc/{file}: bytes after it");
+        let (head, body) = (frame.head, frame.body);
+        let name = match (head.op, head.response, head.status) {
+            (Op::Write, false, _) => WriteReq::decode_body(body).map(|_| "write_req").ok(),
+            (Op::Write, true, Status::Ok) => WriteResp::decode(body).map(|_| "write_resp").ok(),
+            (Op::Read, false, _) => ReadReq::decode(body).map(|_| "read_req").ok(),
+            (Op::Read, true, Status::Ok) => ReadResp::decode_body(body).map(|_| "read_resp").ok(),
+            (Op::List, false, _) => ListReq::decode(body).map(|_| "list_req").ok(),
+            (Op::List, true, Status::Ok) => ListResp::decode(body).map(|_| "list_resp").ok(),
+            (Op::Control, _, Status::Ok) => Some("control"),
+            (_, true, _) => std::str::from_utf8(body).ok().map(|_| "error"),
+            (Op::Control, false, _) => unreachable!("requests carry status Ok"),
+        };
+        let name = name.unwrap_or_else(|| panic!("rpc/{file}: body does not decode"));
+        *decoded.entry(name).or_insert(0) += 1;
+    }
+    let all = [
+        "write_req",
+        "write_resp",
+        "read_req",
+        "read_resp",
+        "list_req",
+        "list_resp",
+        "control",
+        "error",
+    ];
+    let missing: Vec<&str> = all
+        .into_iter()
+        .filter(|m| !decoded.contains_key(m))
+        .collect();
+    assert!(
+        missing.is_empty() && bare >= 1,
+        "no rpc seed for {missing:?}"
+    );
 }

@@ -6,7 +6,8 @@
 //! ```
 //!
 //! It only adds or overwrites the files it names, so inputs added by hand (a minimised
-//! crash, say) stay. The SigV4/SigV2 seeds are signed here with the real signer, in the
+//! crash, say) stay. `LEOFS_FUZZ_GEN=rpc,xml` limits it to the named targets (their seeds
+//! and dictionaries). The SigV4/SigV2 seeds are signed here with the real signer, in the
 //! exact request shape `fuzz_auth` rebuilds, so they verify and the fuzzer starts past the
 //! signature check.
 
@@ -14,6 +15,10 @@ use std::path::Path;
 
 use leofs_fuzz::mutate::{libfuzzer_dict, Rng};
 use leofs_fuzz::{corpus_dir, TARGETS};
+use leofs_net::rpc::{
+    error_body, frame, Cond, EntryInfo, FrameHead, ListReq, ListResp, Op, ReadReq, ReadResp,
+    Status, Version, WriteKind, WriteReq, WriteResp,
+};
 use leofs_net::s3::auth::{
     encode_unsigned_chunk, encode_unsigned_final, presign_v2, presign_v4, sign_v2_header, sign_v4,
     ChunkSigner, SignedRequest, SigningKey, V4Credentials, EMPTY_SHA256_HEX,
@@ -36,15 +41,34 @@ fn write(target: &str, name: &str, data: &[u8]) {
 #[test]
 #[ignore = "writes the committed corpus; run by hand"]
 fn regenerate_corpus() {
-    engine_seeds();
-    http_seeds();
-    auth_seeds();
-    router_seeds();
-    xml_seeds();
+    let seeds: [(&str, fn()); 6] = [
+        ("engine", engine_seeds),
+        ("http_request", http_seeds),
+        ("auth", auth_seeds),
+        ("router", router_seeds),
+        ("xml", xml_seeds),
+        ("rpc", rpc_seeds),
+    ];
+    for (name, make) in seeds {
+        if wanted(name) {
+            make();
+        }
+    }
     let dict_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("libfuzzer/dict");
     std::fs::create_dir_all(&dict_dir).unwrap();
     for (name, _) in TARGETS {
-        std::fs::write(dict_dir.join(format!("{name}.dict")), libfuzzer_dict(name)).unwrap();
+        if wanted(name) {
+            std::fs::write(dict_dir.join(format!("{name}.dict")), libfuzzer_dict(name)).unwrap();
+        }
+    }
+}
+
+/// Whether `LEOFS_FUZZ_GEN` (a comma-separated list of targets; unset: all) names
+/// `target`.
+fn wanted(target: &str) -> bool {
+    match std::env::var("LEOFS_FUZZ_GEN") {
+        Ok(list) => list.split(',').any(|t| t.trim() == target),
+        Err(_) => true,
     }
 }
 
@@ -666,4 +690,214 @@ fn xml_seeds() {
     let mut data = 1_255_369_830_123i64.to_le_bytes().to_vec();
     data.extend_from_slice(b"<Delete><Object><Key>k</Key></Object></Delete>");
     write("xml", "timestamp_prefix", &data);
+}
+
+// ---------------------------------------------------------------------------------------
+// rpc: one frame each (head, then body), every message and status kind; the object-carrying
+// ones with a short object body. One bare body shorter than a head.
+
+const V1: Version = Version {
+    timestamp_us: 1_700_000_000_123_456,
+    tiebreak: 3,
+};
+
+/// Object metadata as the engine stores it (format.md): version 1, MD5, Content-Type, a
+/// user metadata field.
+fn rpc_meta() -> Vec<u8> {
+    let mut m = vec![1, 0];
+    m.extend_from_slice(&[2, 16, 0]);
+    m.extend_from_slice(&[0x5e; 16]);
+    m.extend_from_slice(&[4, 10, 0]);
+    m.extend_from_slice(b"text/plain");
+    m.extend_from_slice(&[10, 7, 0, 5]);
+    m.extend_from_slice(b"colorb");
+    m
+}
+
+fn rpc_entry(size: u64, tombstone: bool) -> EntryInfo {
+    EntryInfo {
+        version: V1,
+        size,
+        md5: *b"\x5e\xb6\x3b\xbb\xe0\x1e\xee\xd0\x93\xcb\x22\xbb\x8f\x5a\xcd\xc3",
+        parts: 0,
+        tombstone,
+    }
+}
+
+/// A frame of an object-carrying message: head, `fields` (prefix included), `object`.
+fn carrying_frame(op: Op, response: bool, id: u64, fields: &[u8], object: &[u8]) -> Vec<u8> {
+    let head = FrameHead::for_parts(op, response, Status::Ok, id, &[fields, object]);
+    let mut out = head.encode().to_vec();
+    out.extend_from_slice(fields);
+    out.extend_from_slice(object);
+    out
+}
+
+fn plain_frame(op: Op, response: bool, id: u64, encode: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let mut body = Vec::new();
+    encode(&mut body);
+    frame(op, response, Status::Ok, id, &body)
+}
+
+fn rpc_seeds() {
+    let put = WriteReq {
+        kind: WriteKind::Object,
+        coordinate: true,
+        cond: Cond::None,
+        version: None,
+        key: b"bucket/photos/2006/Jan/sample.jpg".to_vec(),
+        meta: rpc_meta(),
+    };
+    write(
+        "rpc",
+        "write_object",
+        &carrying_frame(Op::Write, false, 1, &put.encode_fields(), b"hello world"),
+    );
+    let replica = WriteReq {
+        kind: WriteKind::Chunk,
+        coordinate: false,
+        cond: Cond::Matches("\"5eb63bbbe01eeed093cb22bb8f5acdc3\"".into()),
+        version: Some(V1),
+        // A multipart part key: bucket \0 "mpu/" key \0 upload-id \0 "part" \0 number.
+        key: [
+            &b"bucket\0mpu/key\0"[..],
+            b"0000018bcfe56800a1b2c3d4e5f60718",
+            b"\0part\x0000001",
+        ]
+        .concat(),
+        meta: vec![1, 0, 1, 8, 0, 5, 0, 0, 0, 0, 0, 0, 0],
+    };
+    write(
+        "rpc",
+        "write_replica_chunk",
+        &carrying_frame(Op::Write, false, 2, &replica.encode_fields(), b"part1"),
+    );
+    let tombstone = WriteReq {
+        kind: WriteKind::Tombstone,
+        coordinate: true,
+        cond: Cond::Absent,
+        version: None,
+        key: b"bucket/k".to_vec(),
+        meta: Vec::new(),
+    };
+    write(
+        "rpc",
+        "write_tombstone",
+        &carrying_frame(Op::Write, false, 3, &tombstone.encode_fields(), b""),
+    );
+    write(
+        "rpc",
+        "write_resp",
+        &plain_frame(Op::Write, true, 1, |b| {
+            WriteResp {
+                version: V1,
+                applied: true,
+                existed: true,
+                acks: 3,
+            }
+            .encode(b)
+        }),
+    );
+    write(
+        "rpc",
+        "read_req",
+        &plain_frame(Op::Read, false, 4, |b| {
+            ReadReq {
+                key: b"bucket/photos/2006/Jan/sample.jpg".to_vec(),
+                meta_only: false,
+            }
+            .encode(b)
+        }),
+    );
+    let found = ReadResp {
+        entry: rpc_entry(11, false),
+        meta: rpc_meta(),
+    };
+    write(
+        "rpc",
+        "read_resp",
+        &carrying_frame(Op::Read, true, 4, &found.encode_fields(), b"hello world"),
+    );
+    write(
+        "rpc",
+        "read_resp_meta_only",
+        &carrying_frame(Op::Read, true, 5, &found.encode_fields(), b""),
+    );
+    write(
+        "rpc",
+        "read_not_found",
+        &frame(
+            Op::Read,
+            true,
+            Status::NotFound,
+            6,
+            &error_body("no such key: bucket/x"),
+        ),
+    );
+    write(
+        "rpc",
+        "list_req",
+        &plain_frame(Op::List, false, 7, |b| {
+            ListReq {
+                prefix: b"bucket/photos/".to_vec(),
+                start_after: b"bucket/photos/2006/".to_vec(),
+                limit: 1000,
+                include_tombstones: true,
+            }
+            .encode(b)
+        }),
+    );
+    write(
+        "rpc",
+        "list_resp",
+        &plain_frame(Op::List, true, 7, |b| {
+            ListResp {
+                entries: vec![
+                    (
+                        b"bucket/photos/2006/Feb/a.jpg".to_vec(),
+                        rpc_entry(11, false),
+                    ),
+                    (b"bucket/photos/2006/Feb/b.jpg".to_vec(), rpc_entry(0, true)),
+                    (
+                        b"bucket/photos/2007/c.jpg".to_vec(),
+                        EntryInfo {
+                            parts: 3,
+                            ..rpc_entry(1 << 30, false)
+                        },
+                    ),
+                ],
+            }
+            .encode(b)
+        }),
+    );
+    write(
+        "rpc",
+        "control",
+        &frame(
+            Op::Control,
+            false,
+            Status::Ok,
+            8,
+            br#"{"op":"ring","epoch":1}"#,
+        ),
+    );
+    write(
+        "rpc",
+        "bad_frame",
+        &frame(
+            Op::Control,
+            true,
+            Status::BadFrame,
+            0,
+            &error_body("frame head checksum mismatch"),
+        ),
+    );
+    // A body alone (shorter than a head): the decoders see the whole input.
+    let mut bare = Vec::new();
+    ReadReq {
+        key: b"b/k".to_vec(),
+        meta_only: true,
+    }
+    .encode(&mut bare);
+    write("rpc", "bare_read_req", &bare);
 }

@@ -108,6 +108,11 @@ fn xml() {
     fuzz("xml", iters(2000, 1), 4096);
 }
 
+#[test]
+fn rpc() {
+    fuzz("rpc", iters(2000, 1), 4096);
+}
+
 /// Runs `LEOFS_FUZZ_REPRO=<target>:<hex|path>` without catching its panic; does nothing
 /// when the variable is unset.
 #[test]

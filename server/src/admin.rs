@@ -10,7 +10,7 @@
 //! catalog file on core 0's thread; that briefly stalls core 0's S3 requests, which is
 //! acceptable for operations an operator runs by hand.
 
-mod api;
+pub mod api;
 
 use crate::config::ServerConfig;
 use crate::metrics::{self, Cores, Format};
@@ -18,6 +18,8 @@ use api::{Admin, Reply};
 use leofs_control::Catalog;
 use leofs_net::http1::{self, BodyKind, DateCache, HttpError, Limits, Parsed, RequestHead, ResponseBody};
 use leofs_rt::net::{Listener, Stream};
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -44,8 +46,19 @@ struct MetricsSource {
 /// reported by `GET /v1/status`; its region is the location of buckets created here.
 /// `metrics` reaches every core for `GET /metrics`.
 pub async fn serve(listener: Listener, catalog: Catalog, stop: Arc<AtomicBool>, cfg: ServerConfig, metrics: Cores) {
+    serve_with(listener, catalog, stop, cfg, metrics, None).await
+}
+
+/// More endpoints, asked before the built-in ones (the manager's cluster commands).
+pub trait AdminExt {
+    /// The reply, or `None` when the path is not this extension's.
+    fn handle<'a>(&'a self, method: &'a str, target: &'a str, body: &'a [u8]) -> Pin<Box<dyn Future<Output = Option<Reply>> + 'a>>;
+}
+
+/// [`serve`] with an extension.
+pub async fn serve_with(listener: Listener, catalog: Catalog, stop: Arc<AtomicBool>, cfg: ServerConfig, metrics: Cores, ext: Option<Rc<dyn AdminExt>>) {
     let source = Rc::new(MetricsSource { cores: metrics, catalog: catalog.clone() });
-    let admin = Rc::new(Admin::new(catalog, cfg));
+    let admin = Rc::new((Admin::new(catalog, cfg), ext));
     while !stop.load(Ordering::Relaxed) {
         let stream = match listener.accept().await {
             Ok((s, _)) => s,
@@ -187,7 +200,7 @@ fn http_error(e: HttpError) -> Reply {
 
 /// Serves one connection: requests in order until the peer closes, a request says
 /// `Connection: close`, or the server stops.
-async fn serve_conn(stream: Stream, admin: Rc<Admin>, metrics: Rc<MetricsSource>, stop: Arc<AtomicBool>) {
+async fn serve_conn(stream: Stream, admin: Rc<(Admin, Option<Rc<dyn AdminExt>>)>, metrics: Rc<MetricsSource>, stop: Arc<AtomicBool>) {
     let _ = stream.set_nodelay();
     let mut conn = Conn { stream, buf: Vec::with_capacity(READ_CHUNK) };
     let mut date = DateCache::new();
@@ -211,7 +224,11 @@ async fn serve_conn(stream: Stream, admin: Rc<Admin>, metrics: Rc<MetricsSource>
         let written = if is_metrics_path(&head.target) {
             write_metrics(&mut conn, &head, &metrics, !keep, is_head, &mut date).await
         } else {
-            let reply = admin.handle(head.method.as_str(), &head.target, &body);
+            let ext = match &admin.1 {
+                Some(ext) => ext.handle(head.method.as_str(), &head.target, &body).await,
+                None => None,
+            };
+            let reply = ext.unwrap_or_else(|| admin.0.handle(head.method.as_str(), &head.target, &body));
             conn.write(&reply, !keep, is_head, &mut date).await
         };
         if written.is_err() || !keep {

@@ -15,6 +15,36 @@ pub struct Cli {
 pub enum Command {
     /// Run gateway + storage + catalog in one process (the embedded single-node default).
     Server(ServerArgs),
+    /// Run a cluster's manager: members, RING, node health, users and buckets
+    /// (--listen is where nodes join [default: 127.0.0.1:13075]; admin API [default:
+    /// 127.0.0.1:13076]; data [default: ./leofs-manager]).
+    Manager(ServerArgs),
+    /// Run a storage node of a cluster: one shard per core, serving other nodes over RPC.
+    Storage(NodeArgs),
+    /// Run an S3 gateway of a cluster: routes requests to storage nodes over the RING.
+    Gateway(NodeArgs),
+}
+
+/// Flags of `leofs storage` and `leofs gateway`: the server's, plus how to join.
+#[derive(Args, Debug, Default, Clone)]
+pub struct NodeArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// This node's id in the cluster (1-64 of [A-Za-z0-9._-]), stable across restarts.
+    #[arg(long, env = "LEOFS_NODE_ID")]
+    pub node_id: Option<String>,
+    /// The manager's RPC address [default: 127.0.0.1:13075].
+    #[arg(long, env = "LEOFS_MANAGER")]
+    pub manager: Option<String>,
+    /// Storage: shard 0's RPC listener; shard s listens on port + s [default: 127.0.0.1:13077].
+    #[arg(long, env = "LEOFS_RPC_LISTEN")]
+    pub rpc_listen: Option<String>,
+    /// Storage: zone or rack, for placing replicas in distinct zones.
+    #[arg(long, env = "LEOFS_ZONE")]
+    pub zone: Option<String>,
+    /// Storage: virtual nodes on the RING (capacity weight) [default: 168].
+    #[arg(long, env = "LEOFS_WEIGHT")]
+    pub weight: Option<u32>,
 }
 
 /// Flags of `leofs server`. Unset flags fall back to the config file, then to defaults.

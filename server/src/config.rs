@@ -25,6 +25,24 @@ pub struct FileConfig {
     pub read_timeout_ms: Option<u64>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    /// Cluster roles: this node's id, the manager's RPC address, the RPC listener
+    /// (storage), zone and weight (storage).
+    pub node_id: Option<String>,
+    pub manager: Option<String>,
+    pub rpc_listen: Option<String>,
+    pub zone: Option<String>,
+    pub weight: Option<u32>,
+}
+
+/// What a storage node or gateway needs to join a cluster.
+#[derive(Clone, Debug)]
+pub struct ClusterCfg {
+    pub node_id: String,
+    pub manager: SocketAddr,
+    /// Shard 0's RPC listener; shard `s` listens on its port + `s`.
+    pub rpc_listen: SocketAddr,
+    pub zone: String,
+    pub weight: u32,
 }
 
 #[derive(Clone, Debug)]
@@ -46,6 +64,7 @@ pub struct ServerConfig {
     pub tls: Option<(PathBuf, PathBuf)>,
     pub root_access_key: Option<String>,
     pub root_secret_key: Option<String>,
+    pub cluster: Option<ClusterCfg>,
 }
 
 pub fn load_file(path: &Path) -> Result<FileConfig, String> {
@@ -59,13 +78,34 @@ pub fn parse_file(text: &str) -> Result<FileConfig, String> {
 
 impl ServerConfig {
     pub fn resolve(args: &ServerArgs) -> Result<ServerConfig, String> {
+        Self::resolve_as(args, None, "127.0.0.1:8080", "127.0.0.1:8081", "./leofs-data")
+    }
+
+    /// Resolves a cluster role's configuration: `node` carries its cluster flags (none for
+    /// the manager), the defaults are the role's.
+    pub fn resolve_as(args: &ServerArgs, node: Option<&crate::cli::NodeArgs>, listen_default: &str, admin_default: &str, dir_default: &str) -> Result<ServerConfig, String> {
         let file = match &args.config {
             Some(p) => load_file(p)?,
             None => FileConfig::default(),
         };
-        let listen_s = args.listen.clone().or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".into());
+        let cluster = match node {
+            None => None,
+            Some(n) => {
+                let node_id = n.node_id.clone().or(file.node_id.clone()).ok_or("a cluster node needs --node-id (or node_id in its config file)")?;
+                let manager_s = n.manager.clone().or(file.manager.clone()).unwrap_or_else(|| "127.0.0.1:13075".into());
+                let manager = manager_s.parse().map_err(|e| format!("manager address {manager_s:?}: {e}"))?;
+                let rpc_s = n.rpc_listen.clone().or(file.rpc_listen.clone()).unwrap_or_else(|| "127.0.0.1:13077".into());
+                let rpc_listen = rpc_s.parse().map_err(|e| format!("RPC listen address {rpc_s:?}: {e}"))?;
+                let weight = n.weight.or(file.weight).unwrap_or(leofs_control::cluster::DEFAULT_WEIGHT);
+                if !(1..=4096).contains(&weight) {
+                    return Err(format!("weight must be between 1 and 4096, not {weight}"));
+                }
+                Some(ClusterCfg { node_id, manager, rpc_listen, zone: n.zone.clone().or(file.zone.clone()).unwrap_or_default(), weight })
+            }
+        };
+        let listen_s = args.listen.clone().or(file.listen).unwrap_or_else(|| listen_default.into());
         let listen = listen_s.parse().map_err(|e| format!("listen address {listen_s:?}: {e}"))?;
-        let admin_s = args.admin_listen.clone().or(file.admin_listen).unwrap_or_else(|| "127.0.0.1:8081".into());
+        let admin_s = args.admin_listen.clone().or(file.admin_listen).unwrap_or_else(|| admin_default.into());
         let admin_listen = admin_s.parse().map_err(|e| format!("admin listen address {admin_s:?}: {e}"))?;
         let durability = match args.durability.clone().or(file.durability).as_deref() {
             None | Some("fsync") => Durability::Fsync,
@@ -90,7 +130,7 @@ impl ServerConfig {
             tls,
             listen,
             admin_listen,
-            data_dir: args.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("./leofs-data")),
+            data_dir: args.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from(dir_default)),
             shards,
             durability,
             segment_size: segment_mib << 20,
@@ -102,6 +142,7 @@ impl ServerConfig {
             max_object_bytes: max_object_mib << 20,
             root_access_key: std::env::var("LEOFS_ROOT_ACCESS_KEY").ok().filter(|s| !s.is_empty()),
             root_secret_key: std::env::var("LEOFS_ROOT_SECRET_KEY").ok().filter(|s| !s.is_empty()),
+            cluster,
         })
     }
 }

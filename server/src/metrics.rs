@@ -168,13 +168,13 @@ pub struct CoreSnapshot {
 
 impl CoreSnapshot {
     /// This core's snapshot: call it on the core that owns `store`.
-    pub fn take(core: usize, store: &ShardStore) -> CoreSnapshot {
+    pub fn take(core: usize, store: Option<&ShardStore>) -> CoreSnapshot {
         CoreSnapshot {
             core,
             driver: leofs_rt::runtime::current_driver().map_or("unknown", |d| d.as_str()),
             open_connections: OPEN_CONNECTIONS.with(Cell::get),
             s3: S3.with(|c| c.borrow().clone()),
-            shard: ShardSnapshot::of(store),
+            shard: store.map(ShardSnapshot::of).unwrap_or_default(),
         }
     }
 }
@@ -183,9 +183,9 @@ impl CoreSnapshot {
 pub type Ask = Sender<CoreSnapshot>;
 
 /// Answers snapshot requests on this core until every sender is gone.
-pub async fn serve(core: usize, store: ShardStore, rx: Receiver<Ask>) {
+pub async fn serve(core: usize, store: Option<ShardStore>, rx: Receiver<Ask>) {
     while let Ok(reply) = rx.recv_async().await {
-        let _ = reply.send(CoreSnapshot::take(core, &store));
+        let _ = reply.send(CoreSnapshot::take(core, store.as_ref()));
     }
 }
 

@@ -6,6 +6,7 @@ use crate::conn::{self, ConnCtx};
 use crate::gateway::Gateway;
 use crate::manifest;
 use crate::metrics;
+use crate::backend::Backend;
 use crate::shard::{self, Local, Req, Shards};
 use leofs_control::Catalog;
 use leofs_engine::{Config as EngineConfig, DirDisk, Store};
@@ -45,11 +46,37 @@ fn prepare_data_dir(cfg: &ServerConfig) -> Result<IoMode, String> {
     }
 }
 
+/// Which parts of leofs this process runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// Gateway + storage + catalog in one process.
+    Server,
+    /// A cluster's storage node: shards and their RPC listeners, no S3.
+    Storage,
+    /// A cluster's S3 gateway: no shards, objects over the RING.
+    Gateway,
+}
+
+impl Role {
+    fn has_shards(self) -> bool {
+        self != Role::Gateway
+    }
+    fn has_s3(self) -> bool {
+        self != Role::Storage
+    }
+}
+
 struct CoreArgs {
     core: usize,
+    role: Role,
+    /// Storage: this core's RPC listener. Cluster roles: the shared cluster view.
+    rpc: Option<std::net::TcpListener>,
+    shared: Option<Arc<crate::cluster::Shared>>,
+    /// Core 0 of a cluster node: its link to the manager.
+    link: Option<crate::cluster::heartbeat::Link>,
     cfg: ServerConfig,
     mode: IoMode,
-    listener: Arc<std::net::TcpListener>,
+    listener: Option<Arc<std::net::TcpListener>>,
     rx: Receiver<Req>,
     senders: Arc<Vec<Sender<Req>>>,
     catalog: Catalog,
@@ -63,22 +90,71 @@ struct CoreArgs {
     metrics: metrics::Cores,
 }
 
-pub fn run(cfg: ServerConfig) -> Result<(), String> {
-    let mode = prepare_data_dir(&cfg)?;
+pub fn run(cfg: ServerConfig, role: Role) -> Result<(), String> {
+    let mode = if role.has_shards() {
+        prepare_data_dir(&cfg)?
+    } else {
+        std::fs::create_dir_all(&cfg.data_dir).map_err(|e| format!("cannot create data directory {}: {e}", cfg.data_dir.display()))?;
+        IoMode::Buffered
+    };
     let tls = match &cfg.tls {
         Some((cert, key)) => Some(leofs_rt::net::TlsAcceptor::from_pem_files(cert, key)?),
         None => None,
     };
-    manifest::check_or_create(&cfg.data_dir, cfg.shards)?;
+    if role.has_shards() {
+        manifest::check_or_create(&cfg.data_dir, cfg.shards)?;
+    }
     let catalog = Catalog::open(&cfg.data_dir.join("catalog")).map_err(|e| format!("catalog: {e}"))?;
-    let (root, created) = catalog
-        .ensure_root(cfg.root_access_key.as_deref(), cfg.root_secret_key.as_deref())
-        .map_err(|e| format!("root credentials: {e}"))?;
-    let listener = bind_retrying(cfg.listen).map_err(|e| match e.kind() {
-        std::io::ErrorKind::AddrInUse => format!("cannot listen on {}: address already in use (another leofs or another server holds it)", cfg.listen),
-        _ => format!("cannot listen on {}: {e}", cfg.listen),
-    })?;
-    let listener = Arc::new(listener);
+    // Cluster nodes get users and buckets from the manager; only `leofs server` owns them.
+    let root = if role == Role::Server {
+        Some(catalog.ensure_root(cfg.root_access_key.as_deref(), cfg.root_secret_key.as_deref()).map_err(|e| format!("root credentials: {e}"))?)
+    } else {
+        None
+    };
+    let listener = if role.has_s3() {
+        let l = bind_retrying(cfg.listen).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AddrInUse => format!("cannot listen on {}: address already in use (another leofs or another server holds it)", cfg.listen),
+            _ => format!("cannot listen on {}: {e}", cfg.listen),
+        })?;
+        Some(Arc::new(l))
+    } else {
+        None
+    };
+    let mut rpc_listeners: Vec<Option<std::net::TcpListener>> = (0..cfg.shards).map(|_| None).collect();
+    if role == Role::Storage {
+        let c = cfg.cluster.as_ref().ok_or("a storage node needs its cluster settings")?;
+        for (core, slot) in rpc_listeners.iter_mut().enumerate() {
+            let addr = crate::cluster::port_plus(c.rpc_listen, core);
+            *slot = Some(bind_retrying(addr).map_err(|e| format!("cannot listen for RPC on {addr} (shard {core}): {e}"))?);
+        }
+    }
+    let shared = cfg.cluster.as_ref().map(|c| {
+        let ring_cache = cfg.data_dir.join("ring.cache");
+        let view = match crate::cluster::heartbeat::load_cached_ring(&ring_cache) {
+            Some(r) => {
+                log::info!("RING version {} from {} (until the manager answers)", r.version(), ring_cache.display());
+                crate::cluster::View::new(r, Default::default())
+            }
+            None => crate::cluster::View::empty(),
+        };
+        crate::cluster::Shared::new(c.node_id.clone(), cfg.shards, view)
+    });
+    let mut link = cfg.cluster.as_ref().map(|c| crate::cluster::heartbeat::Link {
+        manager: c.manager,
+        info: leofs_control::cluster::NodeInfo {
+            id: c.node_id.clone(),
+            role: if role == Role::Storage { leofs_control::cluster::NodeRole::Storage } else { leofs_control::cluster::NodeRole::Gateway },
+            rpc_addr: if role == Role::Storage { c.rpc_listen.to_string() } else { String::new() },
+            shards: if role == Role::Storage { cfg.shards as u16 } else { 0 },
+            zone: c.zone.clone(),
+            weight: c.weight,
+            s3_addr: if role == Role::Gateway { cfg.listen.to_string() } else { String::new() },
+            admin_addr: cfg.admin_listen.to_string(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        ring_cache: cfg.data_dir.join("ring.cache"),
+        catalog: (role == Role::Gateway).then(|| catalog.clone()),
+    });
     let admin = bind_retrying(cfg.admin_listen).map_err(|e| format!("cannot listen on admin address {}: {e}", cfg.admin_listen))?;
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
@@ -93,6 +169,10 @@ pub fn run(cfg: ServerConfig) -> Result<(), String> {
     for (core, (rx, metrics_rx)) in receivers.into_iter().zip(metrics_rxs).enumerate() {
         let args = CoreArgs {
             core,
+            role,
+            rpc: rpc_listeners[core].take(),
+            shared: shared.clone(),
+            link: if core == 0 { link.take() } else { None },
             cfg: cfg.clone(),
             mode,
             listener: listener.clone(),
@@ -122,13 +202,21 @@ pub fn run(cfg: ServerConfig) -> Result<(), String> {
             }
         }
     }
-    if failed.is_none() {
+    if failed.is_none() && role != Role::Server {
+        let c = cfg.cluster.as_ref().expect("cluster roles have cluster settings");
+        match role {
+            Role::Storage => println!("leofs storage node {} serving RPC at {} (+shard), manager {}", c.node_id, c.rpc_listen, c.manager),
+            _ => println!("leofs gateway {} serving S3 at http://{}, manager {}", c.node_id, cfg.listen, c.manager),
+        }
+        println!("  admin API (metrics): http://{}", cfg.admin_listen);
+    }
+    if let (None, Some((root, created))) = (&failed, &root) {
         let scheme = if cfg.tls.is_some() { "https" } else { "http" };
         println!("leofs is serving S3 at {scheme}://{}", cfg.listen);
         println!("  data directory: {} ({} shards, durability {:?})", cfg.data_dir.display(), cfg.shards, cfg.durability);
         println!("  admin API (leofs-adm): http://{}", cfg.admin_listen);
         println!("  access key: {}", root.access_key_id);
-        if created {
+        if *created {
             println!("  secret key: {}", root.secret);
         } else {
             println!("  secret key: (as created on first start; `leofs-adm get-users` lists keys)");
@@ -140,8 +228,15 @@ pub fn run(cfg: ServerConfig) -> Result<(), String> {
     stop.store(true, Ordering::Relaxed);
     log::info!("shutting down: finishing in-flight requests");
     // Wake every core blocked in accept(): each sees `stop` after its next accept.
-    for _ in 0..cfg.shards * 2 {
-        let _ = std::net::TcpStream::connect_timeout(&cfg.listen, Duration::from_millis(200));
+    if role.has_s3() {
+        for _ in 0..cfg.shards * 2 {
+            let _ = std::net::TcpStream::connect_timeout(&cfg.listen, Duration::from_millis(200));
+        }
+    }
+    if let Some(c) = cfg.cluster.as_ref().filter(|_| role == Role::Storage) {
+        for core in 0..cfg.shards {
+            let _ = std::net::TcpStream::connect_timeout(&crate::cluster::port_plus(c.rpc_listen, core), Duration::from_millis(200));
+        }
     }
     let _ = std::net::TcpStream::connect_timeout(&cfg.admin_listen, Duration::from_millis(200));
     for t in threads {
@@ -159,7 +254,7 @@ pub fn run(cfg: ServerConfig) -> Result<(), String> {
 /// Binds, retrying "address in use" for up to 3 s: after a crash the kernel may release a
 /// killed process's sockets a moment late (its io_uring is torn down asynchronously).
 /// A port that stays taken is still an error.
-fn bind_retrying(addr: std::net::SocketAddr) -> std::io::Result<std::net::TcpListener> {
+pub fn bind_retrying(addr: std::net::SocketAddr) -> std::io::Result<std::net::TcpListener> {
     let start = Instant::now();
     loop {
         match leofs_rt::net::bind(addr) {
@@ -179,50 +274,45 @@ fn core_main(a: CoreArgs) {
     leofs_rt::runtime::pin_to_core(a.core % leofs_rt::runtime::available_cores());
     leofs_rt::block_on(async move {
         let driver = leofs_rt::runtime::current_driver().map_or("unknown", |d| d.as_str());
-        let ecfg = EngineConfig {
-            shard_id: a.core as u32,
-            tiebreak: a.core as u32,
-            segment_size: a.cfg.segment_size,
-            durability: a.cfg.durability,
-            max_record_bytes: a.cfg.max_object_bytes + (64 << 10) + 65536 + 4096,
-            ..EngineConfig::default()
-        };
-        let disk = match DirDisk::new(&shard_dir(&a.cfg.data_dir, a.core), a.mode) {
-            Ok(d) => d,
-            Err(e) => {
-                let _ = a.ready.send((a.core, Err(format!("cannot create shard directory: {e}"))));
-                return;
+        let store = if a.role.has_shards() {
+            match open_shard(&a).await {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    let _ = a.ready.send((a.core, Err(e)));
+                    return;
+                }
             }
+        } else {
+            None
         };
-        let store = match Store::open(disk, ecfg).await {
-            Ok(s) => s,
-            Err(e) => {
-                let _ = a.ready.send((a.core, Err(e.to_string())));
-                return;
-            }
-        };
-        let local = Local::new(a.core, store.clone());
-        leofs_rt::task::spawn(shard::serve(local.clone(), a.rx));
-        leofs_rt::task::spawn(auto_compact(store.clone(), a.stop.clone()));
+        let local = store.as_ref().map(|s| Local::new(a.core, s.clone()));
+        if let (Some(local), Some(store)) = (&local, &store) {
+            leofs_rt::task::spawn(shard::serve(local.clone(), a.rx.clone()));
+            leofs_rt::task::spawn(auto_compact(store.clone(), a.stop.clone()));
+        }
         leofs_rt::task::spawn(metrics::serve(a.core, store.clone(), a.metrics_rx.clone()));
-        let gateway = Rc::new(Gateway::new(Shards { local, senders: a.senders.clone() }, a.catalog.clone(), a.cfg.domain.clone(), a.cfg.region.clone(), a.cfg.max_object_bytes, a.core));
-        let shutting_down = Rc::new(Cell::new(false));
-        let ctx = Rc::new(ConnCtx {
-            gateway,
-            limits: Limits::default(),
-            idle_timeout: Duration::from_millis(a.cfg.idle_timeout_ms),
-            read_timeout: Duration::from_millis(a.cfg.read_timeout_ms),
-            date: RefCell::new(DateCache::new()),
-            shutting_down: shutting_down.clone(),
-            tls: a.tls.clone(),
-        });
-        let listener = match leofs_rt::net::Listener::from_std(&a.listener) {
-            Ok(l) => l,
-            Err(e) => {
-                let _ = a.ready.send((a.core, Err(format!("cannot accept on the listening socket: {e}"))));
-                return;
+        let shards = local.map(|local| Shards { local, senders: a.senders.clone() });
+        if let (Some(shared), Some(shards), Some(rpc)) = (&a.shared, &shards, &a.rpc) {
+            let sc = Rc::new(crate::cluster::storage::StorageCore {
+                core: a.core,
+                shards: shards.clone(),
+                view: crate::cluster::LocalView::new(shared.clone()),
+                pool: Rc::new(crate::cluster::pool::Pool::new()),
+            });
+            match leofs_rt::net::Listener::from_std(rpc) {
+                Ok(l) => {
+                    leofs_rt::task::spawn(crate::cluster::storage::serve(l, sc.clone(), a.stop.clone()));
+                }
+                Err(e) => {
+                    let _ = a.ready.send((a.core, Err(format!("cannot accept on the RPC socket: {e}"))));
+                    return;
+                }
             }
-        };
+            leofs_rt::task::spawn(crate::cluster::storage::repair_worker(sc, a.stop.clone()));
+        }
+        if let (Some(link), Some(shared)) = (a.link, &a.shared) {
+            leofs_rt::task::spawn(crate::cluster::heartbeat::run(link, shared.clone(), a.stop.clone()));
+        }
         if let Some(admin) = &a.admin {
             match leofs_rt::net::Listener::from_std(admin) {
                 Ok(l) => {
@@ -234,6 +324,45 @@ fn core_main(a: CoreArgs) {
                 }
             }
         }
+        let Some(listener) = &a.listener else {
+            // A storage node: RPC only. Wait for shutdown, then let peers' requests drain.
+            let _ = a.ready.send((a.core, Ok(driver)));
+            while !a.stop.load(Ordering::Relaxed) {
+                leofs_rt::task::sleep(Duration::from_millis(100)).await;
+            }
+            leofs_rt::task::sleep(Duration::from_millis(200)).await;
+            if let Some(store) = &store {
+                if let Err(e) = store.close().await {
+                    log::error!("core {}: closing shard: {e}", a.core);
+                }
+            }
+            return;
+        };
+        let backend = match (shards, &a.shared) {
+            (Some(shards), None) => Backend::Local(shards),
+            (_, Some(shared)) => Backend::Cluster(Rc::new(crate::cluster::client::ClusterClient::new(crate::cluster::LocalView::new(shared.clone())))),
+            (None, None) => unreachable!("a gateway without shards is a cluster gateway"),
+        };
+        let mut gateway = Gateway::new(backend, a.catalog.clone(), a.cfg.domain.clone(), a.cfg.region.clone(), a.cfg.max_object_bytes, a.core);
+        gateway.manager = a.cfg.cluster.as_ref().map(|c| c.manager);
+        let gateway = Rc::new(gateway);
+        let shutting_down = Rc::new(Cell::new(false));
+        let ctx = Rc::new(ConnCtx {
+            gateway,
+            limits: Limits::default(),
+            idle_timeout: Duration::from_millis(a.cfg.idle_timeout_ms),
+            read_timeout: Duration::from_millis(a.cfg.read_timeout_ms),
+            date: RefCell::new(DateCache::new()),
+            shutting_down: shutting_down.clone(),
+            tls: a.tls.clone(),
+        });
+        let listener = match leofs_rt::net::Listener::from_std(listener) {
+            Ok(l) => l,
+            Err(e) => {
+                let _ = a.ready.send((a.core, Err(format!("cannot accept on the listening socket: {e}"))));
+                return;
+            }
+        };
         let _ = a.ready.send((a.core, Ok(driver)));
         let open = Rc::new(Cell::new(0usize));
         while !a.stop.load(Ordering::Relaxed) {
@@ -263,10 +392,30 @@ fn core_main(a: CoreArgs) {
         }
         // Other cores may still hand requests to this shard while they drain.
         leofs_rt::task::sleep(Duration::from_millis(200)).await;
-        if let Err(e) = store.close().await {
-            log::error!("core {}: closing shard: {e}", a.core);
+        if let Some(store) = &store {
+            if let Err(e) = store.close().await {
+                log::error!("core {}: closing shard: {e}", a.core);
+            }
         }
     });
+}
+
+async fn open_shard(a: &CoreArgs) -> Result<Store<DirDisk>, String> {
+    let ecfg = EngineConfig {
+        shard_id: a.core as u32,
+        // Versions order writes across the cluster: the tiebreak names node and core, so two
+        // coordinators never issue equal versions for different data.
+        tiebreak: match &a.cfg.cluster {
+            Some(c) => (xxhash_rust::xxh3::xxh3_64(c.node_id.as_bytes()) as u32 & !0x3ff) | a.core as u32,
+            None => a.core as u32,
+        },
+        segment_size: a.cfg.segment_size,
+        durability: a.cfg.durability,
+        max_record_bytes: a.cfg.max_object_bytes + (64 << 10) + 65536 + 4096,
+        ..EngineConfig::default()
+    };
+    let disk = DirDisk::new(&shard_dir(&a.cfg.data_dir, a.core), a.mode).map_err(|e| format!("cannot create shard directory: {e}"))?;
+    Store::open(disk, ecfg).await.map_err(|e| e.to_string())
 }
 
 async fn auto_compact(store: Store<DirDisk>, stop: Arc<AtomicBool>) {

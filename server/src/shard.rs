@@ -65,6 +65,28 @@ pub enum BodyStream {
     Remote { rx: Receiver<Result<OwnedChunk, Error>>, pos: u64, want: Option<(u64, u64)> },
     /// A multipart object: its parts read one after another (already clipped to a range).
     Parts(Box<crate::gateway::PartStream>),
+    /// A body fetched whole from a storage node (cluster gateway), clipped like `Remote`.
+    Buffered { chunks: std::collections::VecDeque<OwnedChunk>, pos: u64, want: Option<(u64, u64)> },
+}
+
+/// Clips chunk `c`, which starts at body offset `*pos`, to `want`: `Ok(Some)` to send,
+/// `Ok(None)` to skip, `Err(())` once past the range.
+fn clip(mut c: OwnedChunk, pos: &mut u64, want: Option<(u64, u64)>) -> Result<Option<OwnedChunk>, ()> {
+    let cs = *pos;
+    let ce = cs + (c.end - c.start) as u64;
+    *pos = ce;
+    let Some((ws, we)) = want else { return Ok(Some(c)) };
+    let (s, e) = (ws.max(cs), we.min(ce));
+    if s < e {
+        let base = c.start;
+        c.start = base + (s - cs) as usize;
+        c.end = base + (e - cs) as usize;
+        return Ok(Some(c));
+    }
+    if cs >= we {
+        return Err(());
+    }
+    Ok(None)
 }
 
 impl BodyStream {
@@ -72,7 +94,7 @@ impl BodyStream {
     pub fn set_range(&mut self, start: u64, end: u64) {
         match self {
             BodyStream::Local(r) => r.set_range(start, end),
-            BodyStream::Remote { want, .. } => *want = Some((start, end)),
+            BodyStream::Remote { want, .. } | BodyStream::Buffered { want, .. } => *want = Some((start, end)),
             BodyStream::Parts(p) => p.set_range(start, end),
         }
     }
@@ -84,23 +106,22 @@ impl BodyStream {
                 OwnedChunk { buf, start, end }
             })),
             BodyStream::Remote { rx, pos, want } => loop {
-                let mut c = match rx.recv_async().await {
+                let c = match rx.recv_async().await {
                     Ok(r) => r?,
                     Err(_) => return Ok(None),
                 };
-                let cs = *pos;
-                let ce = cs + (c.end - c.start) as u64;
-                *pos = ce;
-                let Some((ws, we)) = *want else { return Ok(Some(c)) };
-                let (s, e) = (ws.max(cs), we.min(ce));
-                if s < e {
-                    let base = c.start;
-                    c.start = base + (s - cs) as usize;
-                    c.end = base + (e - cs) as usize;
-                    return Ok(Some(c));
+                match clip(c, pos, *want) {
+                    Ok(Some(c)) => return Ok(Some(c)),
+                    Ok(None) => {}
+                    Err(()) => return Ok(None),
                 }
-                if cs >= we {
-                    return Ok(None);
+            },
+            BodyStream::Buffered { chunks, pos, want } => loop {
+                let Some(c) = chunks.pop_front() else { return Ok(None) };
+                match clip(c, pos, *want) {
+                    Ok(Some(c)) => return Ok(Some(c)),
+                    Ok(None) => {}
+                    Err(()) => return Ok(None),
                 }
             },
             BodyStream::Parts(p) => p.next().await,
@@ -117,11 +138,11 @@ pub struct Got {
 type GetReply = Result<Option<(Entry, ObjectMeta, Receiver<Result<OwnedChunk, Error>>)>, Error>;
 
 pub enum Req {
-    Put { kind: Kind, key: Vec<u8>, meta: ObjectMeta, body: Vec<u8>, cond: PutCond, reply: Sender<Result<Version, PutError>> },
-    Stat { key: Vec<u8>, reply: Sender<Option<Entry>> },
+    Put { kind: Kind, key: Vec<u8>, meta: ObjectMeta, body: Vec<u8>, cond: PutCond, version: Option<Version>, reply: Sender<Result<(Version, bool), PutError>> },
+    Stat { key: Vec<u8>, tombstones: bool, reply: Sender<Option<Entry>> },
     Get { key: Vec<u8>, reply: Sender<GetReply> },
-    Delete { key: Vec<u8>, reply: Sender<Result<bool, Error>> },
-    List { prefix: Vec<u8>, start_after: Vec<u8>, limit: usize, reply: Sender<Vec<(Box<[u8]>, Entry)>> },
+    Delete { key: Vec<u8>, reply: Sender<Result<(bool, Version), Error>> },
+    List { prefix: Vec<u8>, start_after: Vec<u8>, limit: usize, tombstones: bool, reply: Sender<Vec<(Box<[u8]>, Entry)>> },
 }
 
 /// This core's shard.
@@ -138,7 +159,10 @@ impl Local {
         Rc::new(Local { id, store, inflight: RefCell::new(HashMap::new()) })
     }
 
-    async fn put(&self, kind: Kind, key: Vec<u8>, meta: ObjectMeta, body: Vec<u8>, cond: PutCond) -> Result<Version, PutError> {
+    /// Writes a record. With `version` (a replica applying a coordinator's write) it is
+    /// applied only if newer than what the index holds; returns the version and whether
+    /// the record was applied.
+    pub async fn put(&self, kind: Kind, key: Vec<u8>, meta: ObjectMeta, body: Vec<u8>, cond: PutCond, version: Option<Version>) -> Result<(Version, bool), PutError> {
         if cond != PutCond::None {
             if self.inflight.borrow().contains_key(&key) {
                 return Err(PutError::Conflict);
@@ -154,13 +178,19 @@ impl Local {
             }
         }
         let _guard = self.begin_write(&key);
-        let r = if kind == Kind::Chunk { self.store.put_chunk(&key, &meta, body).await } else { self.store.put(&key, &meta, body).await };
+        let r = match (version, kind) {
+            (Some(v), _) => self.store.put_versioned(kind, &key, &meta, body, v).await.map(|applied| (v, applied)),
+            (None, Kind::Chunk) => self.store.put_chunk(&key, &meta, body).await.map(|v| (v, true)),
+            (None, Kind::Tombstone) => self.store.delete_versioned(&key).await.map(|(_, v)| (v, true)),
+            (None, _) => self.store.put(&key, &meta, body).await.map(|v| (v, true)),
+        };
         r.map_err(PutError::Engine)
     }
 
-    async fn delete(&self, key: &[u8]) -> Result<bool, Error> {
+    /// Deletes a key: whether a live object existed, and the tombstone's version.
+    pub async fn delete(&self, key: &[u8]) -> Result<(bool, Version), Error> {
         let _guard = self.begin_write(key);
-        self.store.delete(key).await
+        self.store.delete_versioned(key).await
     }
 
     /// Marks a write of `key` in flight until the guard drops.
@@ -169,7 +199,7 @@ impl Local {
         InflightGuard { local: self, key: key.to_vec() }
     }
 
-    async fn get(&self, key: &[u8]) -> Result<Option<Got>, Error> {
+    pub async fn get(&self, key: &[u8]) -> Result<Option<Got>, Error> {
         Ok(self.store.get(key).await?.map(|o| Got { entry: o.entry, meta: o.meta, body: BodyStream::Local(o.body) }))
     }
 }
@@ -198,11 +228,11 @@ pub async fn serve(local: Rc<Local>, rx: Receiver<Req>) {
         let local = local.clone();
         leofs_rt::task::spawn(async move {
             match req {
-                Req::Put { kind, key, meta, body, cond, reply } => {
-                    let _ = reply.send(local.put(kind, key, meta, body, cond).await);
+                Req::Put { kind, key, meta, body, cond, version, reply } => {
+                    let _ = reply.send(local.put(kind, key, meta, body, cond, version).await);
                 }
-                Req::Stat { key, reply } => {
-                    let _ = reply.send(local.store.stat(&key));
+                Req::Stat { key, tombstones, reply } => {
+                    let _ = reply.send(if tombstones { local.store.entry(&key) } else { local.store.stat(&key) });
                 }
                 Req::Get { key, reply } => match local.get(&key).await {
                     Ok(Some(mut got)) => {
@@ -234,8 +264,8 @@ pub async fn serve(local: Rc<Local>, rx: Receiver<Req>) {
                 Req::Delete { key, reply } => {
                     let _ = reply.send(local.delete(&key).await);
                 }
-                Req::List { prefix, start_after, limit, reply } => {
-                    let _ = reply.send(local.store.list(&prefix, &start_after, limit));
+                Req::List { prefix, start_after, limit, tombstones, reply } => {
+                    let _ = reply.send(local.store.list_with(&prefix, &start_after, limit, tombstones));
                 }
             }
         });
@@ -273,17 +303,27 @@ impl Shards {
     }
 
     async fn put_kind(&self, kind: Kind, key: Vec<u8>, meta: ObjectMeta, body: Vec<u8>, cond: PutCond) -> Result<Version, PutError> {
-        let Some(tx) = self.owner(&key) else { return self.local.put(kind, key, meta, body, cond).await };
+        self.write(kind, key, meta, body, cond, None).await.map(|(v, _)| v)
+    }
+
+    /// Any write, on the shard owning `key`: see [`Local::put`].
+    pub async fn write(&self, kind: Kind, key: Vec<u8>, meta: ObjectMeta, body: Vec<u8>, cond: PutCond, version: Option<Version>) -> Result<(Version, bool), PutError> {
+        let Some(tx) = self.owner(&key) else { return self.local.put(kind, key, meta, body, cond, version).await };
         let (rtx, rrx) = bounded(1);
-        tx.send(Req::Put { kind, key, meta, body, cond, reply: rtx }).map_err(|_| PutError::Engine(gone()))?;
+        tx.send(Req::Put { kind, key, meta, body, cond, version, reply: rtx }).map_err(|_| PutError::Engine(gone()))?;
         rrx.recv_async().await.unwrap_or(Err(PutError::Engine(gone())))
     }
 
     /// The index entry of a live key (no disk read).
     pub async fn stat(&self, key: Vec<u8>) -> Result<Option<Entry>, Error> {
-        let Some(tx) = self.owner(&key) else { return Ok(self.local.store.stat(&key)) };
+        self.entry_with(key, false).await
+    }
+
+    /// The index entry of a key, tombstones included when asked.
+    pub async fn entry_with(&self, key: Vec<u8>, tombstones: bool) -> Result<Option<Entry>, Error> {
+        let Some(tx) = self.owner(&key) else { return Ok(if tombstones { self.local.store.entry(&key) } else { self.local.store.stat(&key) }) };
         let (rtx, rrx) = bounded(1);
-        tx.send(Req::Stat { key, reply: rtx }).map_err(|_| gone())?;
+        tx.send(Req::Stat { key, tombstones, reply: rtx }).map_err(|_| gone())?;
         rrx.recv_async().await.map_err(|_| gone())
     }
 
@@ -296,6 +336,10 @@ impl Shards {
     }
 
     pub async fn delete(&self, key: Vec<u8>) -> Result<bool, Error> {
+        self.delete_versioned(key).await.map(|(live, _)| live)
+    }
+
+    pub async fn delete_versioned(&self, key: Vec<u8>) -> Result<(bool, Version), Error> {
         let Some(tx) = self.owner(&key) else { return self.local.delete(&key).await };
         let (rtx, rrx) = bounded(1);
         tx.send(Req::Delete { key, reply: rtx }).map_err(|_| gone())?;
@@ -305,16 +349,21 @@ impl Shards {
     /// Live entries under `prefix` after `start_after`, merged from every shard, in key
     /// order, at most `limit`.
     pub async fn list(&self, prefix: &[u8], start_after: &[u8], limit: usize) -> Result<Vec<(Box<[u8]>, Entry)>, Error> {
+        self.list_with(prefix, start_after, limit, false).await
+    }
+
+    /// [`Shards::list`], tombstones included when asked.
+    pub async fn list_with(&self, prefix: &[u8], start_after: &[u8], limit: usize, tombstones: bool) -> Result<Vec<(Box<[u8]>, Entry)>, Error> {
         let mut waits = Vec::new();
         for (i, tx) in self.senders.iter().enumerate() {
             if i == self.local.id {
                 continue;
             }
             let (rtx, rrx) = bounded(1);
-            tx.send(Req::List { prefix: prefix.to_vec(), start_after: start_after.to_vec(), limit, reply: rtx }).map_err(|_| gone())?;
+            tx.send(Req::List { prefix: prefix.to_vec(), start_after: start_after.to_vec(), limit, tombstones, reply: rtx }).map_err(|_| gone())?;
             waits.push(rrx);
         }
-        let mut all = self.local.store.list(prefix, start_after, limit);
+        let mut all = self.local.store.list_with(prefix, start_after, limit, tombstones);
         for w in waits {
             all.extend(w.recv_async().await.map_err(|_| gone())?);
         }

@@ -228,9 +228,15 @@ impl<D: Disk> Store<D> {
     /// key may still be in flight (or, on a replica, not have arrived yet), and the delete
     /// must win over it.
     pub async fn delete(&self, key: &[u8]) -> Result<bool> {
+        self.delete_versioned(key).await.map(|(live, _)| live)
+    }
+
+    /// [`Store::delete`], also returning the tombstone's version (a replication coordinator
+    /// sends it to the other replicas).
+    pub async fn delete_versioned(&self, key: &[u8]) -> Result<(bool, Version)> {
         let live = self.inner.index.borrow().get(key).is_some_and(|e| e.is_live());
-        self.put_kind(Kind::Tombstone, key, &ObjectMeta::default(), Vec::new(), None).await?;
-        Ok(live)
+        let (v, _) = self.put_kind(Kind::Tombstone, key, &ObjectMeta::default(), Vec::new(), None).await?;
+        Ok((live, v))
     }
 
     fn check_record(&self, key: &[u8], meta_len: usize, body_len: u64) -> Result<()> {
@@ -258,6 +264,11 @@ impl<D: Disk> Store<D> {
     /// Live objects with `prefix`, after `start_after`, in key order.
     pub fn list(&self, prefix: &[u8], start_after: &[u8], limit: usize) -> Vec<(Box<[u8]>, Entry)> {
         self.inner.index.borrow().list(prefix, start_after, limit)
+    }
+
+    /// Entries under `prefix` after `start_after`, tombstones included when asked.
+    pub fn list_with(&self, prefix: &[u8], start_after: &[u8], limit: usize, tombstones: bool) -> Vec<(Box<[u8]>, Entry)> {
+        self.inner.index.borrow().list_with(prefix, start_after, limit, tombstones)
     }
 
     /// Live keys whose `hash` falls in `[lo, hi)`.

@@ -1,7 +1,9 @@
 //! Bucket operations: ListBuckets, CreateBucket, DeleteBucket, ACLs.
 
 use super::{object_key, payload, Ctx, Gateway, Response};
+use crate::backend::Backend;
 use crate::conn::BodyIn;
+use leofs_control::cluster::{CatalogOp, ControlReq, ControlResp};
 use leofs_control::{Acl, Bucket, CatalogError};
 use leofs_net::s3::error::{S3Error, S3ErrorCode};
 use leofs_net::s3::router::validate_bucket_name;
@@ -45,6 +47,39 @@ fn header_acl(ctx: &Ctx<'_>) -> Result<Option<Acl>, S3Error> {
 }
 
 impl Gateway {
+    /// Applies a bucket change: to the local catalog (`leofs server`), or through the
+    /// manager, whose new catalog is installed here before the request is answered (so the
+    /// client's next request on this gateway sees it; others within a heartbeat).
+    async fn catalog_change(&self, op: CatalogOp) -> Result<(), CatalogError> {
+        let Some(mgr) = self.manager else {
+            return match op {
+                CatalogOp::CreateBucket { name, owner, acl, location } => self.catalog.create_bucket(&name, &owner, acl, Some(&location)).map(|_| ()),
+                CatalogOp::DeleteBucket { name } => self.catalog.delete_bucket(&name).map(|_| ()),
+                CatalogOp::SetAcl { name, acl } => self.catalog.set_acl(&name, acl).map(|_| ()),
+            };
+        };
+        let bucket = match &op {
+            CatalogOp::CreateBucket { name, .. } | CatalogOp::DeleteBucket { name } | CatalogOp::SetAcl { name, .. } => name.clone(),
+        };
+        let Backend::Cluster(client) = &self.shards else { return Err(CatalogError::Invalid("no cluster".into())) };
+        let resp = client.control(mgr, &ControlReq::Catalog(op)).await.map_err(|e| CatalogError::Invalid(format!("the manager is unreachable: {e}")))?;
+        match serde_json::from_slice::<ControlResp>(&resp) {
+            Ok(ControlResp::Catalog { snapshot }) => {
+                let bytes = hex::decode(snapshot).map_err(|e| CatalogError::Invalid(e.to_string()))?;
+                self.catalog.install(&bytes).map(|_| ())
+            }
+            Ok(ControlResp::Error { code, message }) => Err(match code.as_str() {
+                "BucketAlreadyExists" => CatalogError::BucketAlreadyExists { bucket },
+                "BucketAlreadyOwnedByYou" => CatalogError::BucketAlreadyOwnedByYou { bucket },
+                "NoSuchBucket" => CatalogError::NoSuchBucket { bucket },
+                "InvalidBucketName" => CatalogError::InvalidBucketName { bucket, why: message },
+                _ => CatalogError::Invalid(message),
+            }),
+            Ok(other) => Err(CatalogError::Invalid(format!("unexpected reply from the manager: {other:?}"))),
+            Err(e) => Err(CatalogError::Invalid(format!("bad reply from the manager: {e}"))),
+        }
+    }
+
     pub(super) fn owner_of(&self, user: &str) -> Owner {
         let name = self.catalog.users().into_iter().find(|u| u.id == user).map(|u| u.display_name).unwrap_or_else(|| user.to_string());
         Owner { id: user.to_string(), display_name: name }
@@ -67,7 +102,7 @@ impl Gateway {
             return Err(S3Error::with_message(S3ErrorCode::InvalidArgument, format!("this endpoint serves region {}; LocationConstraint {location} is not accepted", self.region)));
         }
         let acl = header_acl(ctx)?.unwrap_or(Acl::Private);
-        self.catalog.create_bucket(name, &user, acl, Some(&self.region)).map_err(|e| catalog_error(e, name))?;
+        self.catalog_change(CatalogOp::CreateBucket { name: name.to_string(), owner: user, acl, location: self.region.clone() }).await.map_err(|e| catalog_error(e, name))?;
         Ok(Response::empty(200).header("location", format!("/{name}")))
     }
 
@@ -78,7 +113,7 @@ impl Gateway {
         if !any.is_empty() {
             return Err(S3Error::bucket_not_empty(name));
         }
-        self.catalog.delete_bucket(name).map_err(|e| catalog_error(e, name))?;
+        self.catalog_change(CatalogOp::DeleteBucket { name: name.to_string() }).await.map_err(|e| catalog_error(e, name))?;
         Ok(Response::empty(204))
     }
 
@@ -92,7 +127,7 @@ impl Gateway {
         let Some(acl) = header_acl(ctx)? else {
             return Err(S3Error::not_implemented(if body.is_empty() { "PutBucketAcl without x-amz-acl" } else { "PutBucketAcl with an AccessControlPolicy document (use a canned x-amz-acl)" }));
         };
-        self.catalog.set_acl(ctx.bucket(), acl).map_err(|e| catalog_error(e, ctx.bucket()))?;
+        self.catalog_change(CatalogOp::SetAcl { name: ctx.bucket().to_string(), acl }).await.map_err(|e| catalog_error(e, ctx.bucket()))?;
         Ok(Response::empty(200))
     }
 }

@@ -6,7 +6,8 @@
 //! Reserved keys start with `bucket` + `\0`: object keys start with `bucket/`, so no
 //! listing of a bucket (prefix `bucket/`) ever sees them, and no S3 key can name them.
 
-use crate::shard::{BodyStream, OwnedChunk, Shards};
+use crate::backend::Backend;
+use crate::shard::{BodyStream, OwnedChunk};
 use leofs_engine::{ChecksumAlgo as StoredAlgo, Error};
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -208,7 +209,7 @@ pub async fn read_all(body: &mut BodyStream) -> Result<Vec<u8>, Error> {
 /// through their owning shards (one part's read stream open at once, never a whole part in
 /// memory), so a Range reads only the parts it needs.
 pub struct PartStream {
-    shards: Shards,
+    shards: Backend,
     /// (part key, part size) in object order.
     parts: Vec<(Vec<u8>, u64)>,
     /// Object bytes `[start, end)` still to send; `start` advances part by part.
@@ -219,7 +220,7 @@ pub struct PartStream {
 }
 
 impl PartStream {
-    pub fn new(shards: Shards, bucket: &str, key: &str, m: &Manifest) -> PartStream {
+    pub fn new(shards: Backend, bucket: &str, key: &str, m: &Manifest) -> PartStream {
         let parts = m.parts.iter().map(|p| (part_key(bucket, key, &m.upload_id, p.number), p.size)).collect();
         PartStream { shards, parts, range: (0, m.total()), next_part: (0, 0), cur: None }
     }

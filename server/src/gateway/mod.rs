@@ -14,7 +14,8 @@ pub use object::etag_hex;
 mod payload;
 
 use crate::conn::BodyIn;
-use crate::shard::{BodyStream, Shards};
+use crate::backend::Backend;
+use crate::shard::BodyStream;
 use leofs_control::{Acl, Catalog};
 use leofs_net::http1::RequestHead;
 use leofs_net::s3::auth::{self, AuthError, PayloadMode, SignedRequest, Verified};
@@ -67,11 +68,13 @@ enum Access {
 }
 
 pub struct Gateway {
-    pub shards: Shards,
+    pub shards: Backend,
     pub catalog: Catalog,
     pub domain: Option<String>,
     pub region: String,
     pub max_object_bytes: u64,
+    /// The manager's RPC address (cluster gateway): bucket changes go there.
+    pub manager: Option<std::net::SocketAddr>,
     core: usize,
     counter: Cell<u64>,
     boot: u64,
@@ -135,9 +138,9 @@ pub fn engine_error(e: leofs_engine::Error) -> S3Error {
 }
 
 impl Gateway {
-    pub fn new(shards: Shards, catalog: Catalog, domain: Option<String>, region: String, max_object_bytes: u64, core: usize) -> Gateway {
+    pub fn new(shards: Backend, catalog: Catalog, domain: Option<String>, region: String, max_object_bytes: u64, core: usize) -> Gateway {
         let boot = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-        Gateway { shards, catalog, domain, region, max_object_bytes, core, counter: Cell::new(0), boot }
+        Gateway { shards, catalog, domain, region, max_object_bytes, manager: None, core, counter: Cell::new(0), boot }
     }
 
     fn request_id(&self) -> String {

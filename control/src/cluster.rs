@@ -1,0 +1,573 @@
+//! The cluster's control plane as data: the messages nodes exchange with the manager (the
+//! JSON bodies of RPC `Control` frames, docs/format.md "Control messages") and the
+//! manager's members table with the rules for node states. Everything here is pure: the
+//! manager process feeds it heartbeats and the clock, tests feed it a fake clock.
+//!
+//! Node states follow LeoFS: a storage node that announces itself is `attached`; `start`
+//! builds the first RING from the attached nodes and makes them `running`; a node whose
+//! heartbeats stop for [`DOWN_AFTER_MS`] is `stop` (routed around); when it comes back it is
+//! `restarted` until no peer holds repairs for it any more, and then `running` again by
+//! itself (no manual resume, unlike LeoFS #252). `suspend`/`resume` are the operator's.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::Acl;
+use crate::ring::{Consistency, Member, NodeState, Ring};
+
+/// How often every node reports to the manager.
+pub const HEARTBEAT_MS: u64 = 500;
+/// A node silent this long is marked `stop`.
+pub const DOWN_AFTER_MS: i64 = 3_000;
+/// Virtual nodes of a storage node that names no weight (LeoFS's default).
+pub const DEFAULT_WEIGHT: u32 = 168;
+/// The consistency a new cluster starts with: three copies, and reads that see every
+/// acknowledged write (R + W > N). LeoFS defaulted to one copy; we do not.
+pub const DEFAULT_CONSISTENCY: Consistency = Consistency {
+    n: 3,
+    w: 2,
+    r: 2,
+    d: 2,
+};
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum NodeRole {
+    Storage,
+    Gateway,
+}
+
+/// What a node says about itself in every heartbeat.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct NodeInfo {
+    pub id: String,
+    pub role: NodeRole,
+    /// Storage: shard 0's RPC listener (shard `s` listens on port + `s`). Gateway: empty.
+    pub rpc_addr: String,
+    pub shards: u16,
+    pub zone: String,
+    pub weight: u32,
+    /// Gateway: its S3 endpoint. Storage: empty.
+    pub s3_addr: String,
+    /// The node's admin listener (`/metrics`, status).
+    pub admin_addr: String,
+    pub version: String,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Heartbeat {
+    pub node: NodeInfo,
+    /// Checksum of the RING the node routes with (0: none yet).
+    pub ring_checksum: u64,
+    pub catalog_generation: u64,
+    /// Repairs this node holds, by the node they are for.
+    #[serde(default)]
+    pub mq: BTreeMap<String, u64>,
+    #[serde(default)]
+    pub objects: u64,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+pub struct HeartbeatReply {
+    /// The current RING's canonical encoding (hex), sent only when the node's checksum
+    /// differs from it.
+    pub ring: Option<String>,
+    pub ring_checksum: u64,
+    /// Every known node's state.
+    pub states: BTreeMap<String, NodeState>,
+    /// A `catalog.db` snapshot (hex), sent only to a gateway whose generation is behind.
+    pub catalog: Option<String>,
+    pub log_level: String,
+}
+
+/// A bucket change an S3 request asked a gateway for; the manager applies it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum CatalogOp {
+    CreateBucket {
+        name: String,
+        owner: String,
+        acl: Acl,
+        location: String,
+    },
+    DeleteBucket {
+        name: String,
+    },
+    SetAcl {
+        name: String,
+        acl: Acl,
+    },
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ControlReq {
+    Heartbeat(Heartbeat),
+    Catalog(CatalogOp),
+    /// To a storage node holding the newest copy of `key` (hex): queue it for `targets`,
+    /// replicas that answered a read with an older version or none (read-repair).
+    Repair { key: String, targets: Vec<String> },
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ControlResp {
+    Heartbeat(HeartbeatReply),
+    /// The catalog after the change (hex of a `catalog.db` snapshot).
+    Catalog {
+        snapshot: String,
+    },
+    /// `code` is the catalog error's kind (e.g. `BucketAlreadyExists`), for the gateway to
+    /// map onto its S3 error.
+    Error {
+        code: String,
+        message: String,
+    },
+    Ok,
+}
+
+/// One row of the members table.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct MemberRec {
+    pub info: NodeInfo,
+    pub state: NodeState,
+    /// Not persisted: the manager's clock when it last heard from the node.
+    #[serde(skip)]
+    pub last_seen_ms: i64,
+    #[serde(skip)]
+    pub ring_checksum: u64,
+    #[serde(skip)]
+    pub mq: BTreeMap<String, u64>,
+    #[serde(skip)]
+    pub objects: u64,
+}
+
+/// The manager's durable state: `cluster.db` holds it as JSON in the catalog's framing.
+#[derive(Clone, Debug)]
+pub struct Cluster {
+    pub members: BTreeMap<String, MemberRec>,
+    pub ring: Option<Ring>,
+    pub previous: Option<Ring>,
+    pub consistency: Consistency,
+    pub distinct_zones: bool,
+    pub log_level: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClusterFile {
+    members: Vec<MemberRec>,
+    ring: Option<String>,
+    previous: Option<String>,
+    consistency: Consistency,
+    distinct_zones: bool,
+    log_level: String,
+}
+
+impl Default for Cluster {
+    fn default() -> Self {
+        Cluster {
+            members: BTreeMap::new(),
+            ring: None,
+            previous: None,
+            consistency: DEFAULT_CONSISTENCY,
+            distinct_zones: false,
+            log_level: "info".into(),
+        }
+    }
+}
+
+/// Why an operator's command was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused(pub String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn refuse<T>(why: impl Into<String>) -> Result<T, Refused> {
+    Err(Refused(why.into()))
+}
+
+impl Cluster {
+    pub fn to_json(&self) -> Vec<u8> {
+        let file = ClusterFile {
+            members: self.members.values().cloned().collect(),
+            ring: self.ring.as_ref().map(|r| hex::encode(r.encode())),
+            previous: self.previous.as_ref().map(|r| hex::encode(r.encode())),
+            consistency: self.consistency,
+            distinct_zones: self.distinct_zones,
+            log_level: self.log_level.clone(),
+        };
+        serde_json::to_vec(&file).expect("cluster state serialises")
+    }
+
+    /// Loads a state written by [`Cluster::to_json`]; `now_ms` counts as every node's last
+    /// heartbeat, so a restarted manager gives nodes a full grace period to report.
+    pub fn from_json(body: &[u8], now_ms: i64) -> Result<Cluster, String> {
+        let f: ClusterFile =
+            serde_json::from_slice(body).map_err(|e| format!("not cluster JSON: {e}"))?;
+        let ring = |h: &Option<String>| -> Result<Option<Ring>, String> {
+            h.as_ref()
+                .map(|h| {
+                    hex::decode(h)
+                        .map_err(|e| format!("ring hex: {e}"))
+                        .and_then(|b| Ring::decode(&b))
+                })
+                .transpose()
+        };
+        let mut members = BTreeMap::new();
+        for mut m in f.members {
+            m.last_seen_ms = now_ms;
+            members.insert(m.info.id.clone(), m);
+        }
+        Ok(Cluster {
+            members,
+            ring: ring(&f.ring)?,
+            previous: ring(&f.previous)?,
+            consistency: f.consistency,
+            distinct_zones: f.distinct_zones,
+            log_level: f.log_level,
+        })
+    }
+
+    pub fn ring_checksum(&self) -> u64 {
+        self.ring.as_ref().map_or(0, Ring::checksum)
+    }
+
+    pub fn states(&self) -> BTreeMap<String, NodeState> {
+        self.members
+            .iter()
+            .map(|(id, m)| (id.clone(), m.state))
+            .collect()
+    }
+
+    /// Repairs held anywhere for `id`.
+    pub fn pending_for(&self, id: &str) -> u64 {
+        self.members.values().filter_map(|m| m.mq.get(id)).sum()
+    }
+
+    /// Takes a heartbeat. Returns the reply (without the catalog, which the caller adds)
+    /// and whether the durable state changed.
+    pub fn heartbeat(&mut self, hb: Heartbeat, now_ms: i64) -> (HeartbeatReply, bool) {
+        let mut changed = false;
+        let id = hb.node.id.clone();
+        let rec = self.members.entry(id.clone()).or_insert_with(|| {
+            changed = true;
+            let state = match hb.node.role {
+                NodeRole::Storage => NodeState::Attached,
+                NodeRole::Gateway => NodeState::Running,
+            };
+            MemberRec {
+                info: hb.node.clone(),
+                state,
+                last_seen_ms: now_ms,
+                ring_checksum: 0,
+                mq: BTreeMap::new(),
+                objects: 0,
+            }
+        });
+        if rec.info != hb.node {
+            rec.info = hb.node.clone();
+            changed = true;
+        }
+        rec.last_seen_ms = now_ms;
+        rec.ring_checksum = hb.ring_checksum;
+        rec.mq = hb.mq;
+        rec.objects = hb.objects;
+        if rec.state == NodeState::Stop {
+            rec.state = if hb.node.role == NodeRole::Gateway {
+                NodeState::Running
+            } else {
+                NodeState::Restarted
+            };
+            changed = true;
+        }
+        if self.members[&id].state == NodeState::Restarted
+            && self.pending_for(&id) == 0
+            && hb.ring_checksum == self.ring_checksum()
+        {
+            self.members.get_mut(&id).expect("present").state = NodeState::Running;
+            changed = true;
+        }
+        let checksum = self.ring_checksum();
+        let ring = match &self.ring {
+            Some(r) if hb.ring_checksum != checksum => Some(hex::encode(r.encode())),
+            _ => None,
+        };
+        let reply = HeartbeatReply {
+            ring,
+            ring_checksum: checksum,
+            states: self.states(),
+            catalog: None,
+            log_level: self.log_level.clone(),
+        };
+        (reply, changed)
+    }
+
+    /// Marks nodes silent for too long as `stop`. Returns whether anything changed.
+    pub fn tick(&mut self, now_ms: i64) -> bool {
+        let mut changed = false;
+        for m in self.members.values_mut() {
+            let live = matches!(
+                m.state,
+                NodeState::Running | NodeState::Restarted | NodeState::Attached
+            );
+            if live && now_ms - m.last_seen_ms > DOWN_AFTER_MS {
+                log::warn!(
+                    "node {} missed heartbeats for {} ms: marked stop",
+                    m.info.id,
+                    now_ms - m.last_seen_ms
+                );
+                m.state = NodeState::Stop;
+                changed = true;
+            }
+        }
+        changed
+    }
+
+    /// Ids of ring members whose reported RING differs from the manager's (stale nodes).
+    pub fn stale_nodes(&self) -> Vec<String> {
+        let sum = self.ring_checksum();
+        self.members
+            .values()
+            .filter(|m| m.state.serves() && m.ring_checksum != sum)
+            .map(|m| m.info.id.clone())
+            .collect()
+    }
+
+    fn require_agreement(&self) -> Result<(), Refused> {
+        let stale = self.stale_nodes();
+        if stale.is_empty() {
+            Ok(())
+        } else {
+            refuse(format!("RING checksums disagree (stale: {}); wait for the manager to re-push the RING and retry", stale.join(", ")))
+        }
+    }
+
+    /// `leofs-adm start`: the first RING, over every attached storage node.
+    pub fn start(&mut self) -> Result<&Ring, Refused> {
+        if self.ring.is_some() {
+            return refuse("the cluster is already started (new nodes join with rebalance)");
+        }
+        let attached: Vec<Member> = self
+            .members
+            .values()
+            .filter(|m| m.info.role == NodeRole::Storage && m.state == NodeState::Attached)
+            .map(|m| member_of(&m.info))
+            .collect();
+        if attached.len() < self.consistency.n as usize {
+            return refuse(format!(
+                "{} storage node(s) attached, the consistency level needs N = {}",
+                attached.len(),
+                self.consistency.n
+            ));
+        }
+        let ring =
+            Ring::new(1, self.consistency, self.distinct_zones, attached).map_err(Refused)?;
+        for m in ring.members() {
+            self.members.get_mut(&m.id).expect("attached member").state = NodeState::Running;
+        }
+        self.ring = Some(ring);
+        Ok(self.ring.as_ref().expect("just set"))
+    }
+
+    pub fn suspend(&mut self, id: &str) -> Result<(), Refused> {
+        let Some(m) = self.members.get_mut(id) else {
+            return refuse(format!("no such node '{id}'"));
+        };
+        match m.state {
+            NodeState::Running | NodeState::Restarted => {
+                m.state = NodeState::Suspend;
+                Ok(())
+            }
+            s => refuse(format!(
+                "node '{id}' is {}; only a running node can be suspended",
+                s.as_str()
+            )),
+        }
+    }
+
+    pub fn resume(&mut self, id: &str) -> Result<(), Refused> {
+        let Some(m) = self.members.get_mut(id) else {
+            return refuse(format!("no such node '{id}'"));
+        };
+        match m.state {
+            NodeState::Suspend => {
+                // It may have missed writes while suspended: restarted until repairs drain.
+                m.state = NodeState::Restarted;
+                Ok(())
+            }
+            s => refuse(format!(
+                "node '{id}' is {}; only a suspended node can be resumed",
+                s.as_str()
+            )),
+        }
+    }
+
+    /// `update-consistency-level`: a new RING version with the same members.
+    pub fn set_consistency(&mut self, c: Consistency) -> Result<(), Refused> {
+        self.require_agreement()?;
+        match &self.ring {
+            None => {
+                c.validate(c.n as usize).map_err(Refused)?;
+                self.consistency = c;
+                Ok(())
+            }
+            Some(r) => {
+                if c.n != r.consistency().n {
+                    return refuse(
+                        "N cannot change on a running cluster (it would move data); W, R and D can",
+                    );
+                }
+                let next = Ring::new(r.version() + 1, c, r.distinct_zones(), r.members().to_vec())
+                    .map_err(Refused)?;
+                self.previous = self.ring.replace(next);
+                self.consistency = c;
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The RING's view of a storage node.
+pub fn member_of(info: &NodeInfo) -> Member {
+    Member {
+        id: info.id.clone(),
+        rpc_addr: info.rpc_addr.clone(),
+        shards: info.shards,
+        zone: info.zone.clone(),
+        weight: info.weight,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn storage(id: &str, port: u16) -> NodeInfo {
+        NodeInfo {
+            id: id.into(),
+            role: NodeRole::Storage,
+            rpc_addr: format!("127.0.0.1:{port}"),
+            shards: 2,
+            zone: String::new(),
+            weight: DEFAULT_WEIGHT,
+            s3_addr: String::new(),
+            admin_addr: String::new(),
+            version: "test".into(),
+        }
+    }
+
+    fn hb(info: &NodeInfo, ring: u64) -> Heartbeat {
+        Heartbeat {
+            node: info.clone(),
+            ring_checksum: ring,
+            catalog_generation: 0,
+            mq: BTreeMap::new(),
+            objects: 0,
+        }
+    }
+
+    fn started() -> (Cluster, Vec<NodeInfo>) {
+        let mut c = Cluster::default();
+        let nodes: Vec<_> = (0..3)
+            .map(|i| storage(&format!("s{i}"), 14000 + i * 10))
+            .collect();
+        for n in &nodes {
+            c.heartbeat(hb(n, 0), 0);
+        }
+        assert!(c.members.values().all(|m| m.state == NodeState::Attached));
+        c.start().unwrap();
+        (c, nodes)
+    }
+
+    #[test]
+    fn start_needs_n_attached_nodes_and_makes_them_running() {
+        let mut c = Cluster::default();
+        c.heartbeat(hb(&storage("a", 1), 0), 0);
+        assert!(c.start().unwrap_err().0.contains("N = 3"));
+        let (c, _) = started();
+        assert!(c.members.values().all(|m| m.state == NodeState::Running));
+        assert_eq!(c.ring.as_ref().unwrap().members().len(), 3);
+    }
+
+    #[test]
+    fn heartbeat_sends_the_ring_only_to_nodes_that_differ() {
+        let (mut c, nodes) = started();
+        let sum = c.ring_checksum();
+        let (r, _) = c.heartbeat(hb(&nodes[0], 0), 10);
+        let bytes = hex::decode(r.ring.unwrap()).unwrap();
+        assert_eq!(Ring::decode(&bytes).unwrap().checksum(), sum);
+        let (r, _) = c.heartbeat(hb(&nodes[0], sum), 20);
+        assert!(r.ring.is_none());
+        assert_eq!(c.stale_nodes(), vec!["s1".to_string(), "s2".to_string()]);
+    }
+
+    #[test]
+    fn silent_node_stops_then_returns_to_running_once_repairs_drain() {
+        let (mut c, nodes) = started();
+        let sum = c.ring_checksum();
+        for n in &nodes {
+            c.heartbeat(hb(n, sum), 0);
+        }
+        c.heartbeat(hb(&nodes[0], sum), 2_000);
+        c.heartbeat(hb(&nodes[1], sum), 2_000);
+        assert!(c.tick(3_500));
+        assert_eq!(c.members["s2"].state, NodeState::Stop);
+        assert_eq!(c.members["s0"].state, NodeState::Running);
+        // s0 holds repairs for s2 while s2 comes back.
+        let mut h0 = hb(&nodes[0], sum);
+        h0.mq.insert("s2".into(), 5);
+        c.heartbeat(h0, 4_000);
+        c.heartbeat(hb(&nodes[2], sum), 4_000);
+        assert_eq!(c.members["s2"].state, NodeState::Restarted);
+        c.heartbeat(hb(&nodes[2], sum), 4_500);
+        assert_eq!(c.members["s2"].state, NodeState::Restarted);
+        c.heartbeat(hb(&nodes[0], sum), 5_000);
+        c.heartbeat(hb(&nodes[2], sum), 5_000);
+        assert_eq!(c.members["s2"].state, NodeState::Running);
+    }
+
+    #[test]
+    fn consistency_change_is_refused_while_checksums_disagree() {
+        let (mut c, nodes) = started();
+        let sum = c.ring_checksum();
+        c.heartbeat(hb(&nodes[0], sum), 0);
+        let w1 = Consistency {
+            n: 3,
+            w: 1,
+            r: 1,
+            d: 1,
+        };
+        assert!(c.set_consistency(w1).unwrap_err().0.contains("disagree"));
+        for n in &nodes {
+            c.heartbeat(hb(n, sum), 0);
+        }
+        c.set_consistency(w1).unwrap();
+        assert_ne!(c.ring_checksum(), sum);
+        assert_eq!(c.previous.as_ref().unwrap().checksum(), sum);
+        assert!(c
+            .set_consistency(Consistency {
+                n: 2,
+                w: 1,
+                r: 1,
+                d: 1
+            })
+            .is_err());
+    }
+
+    #[test]
+    fn state_round_trips_through_json() {
+        let (mut c, _) = started();
+        c.suspend("s1").unwrap();
+        let back = Cluster::from_json(&c.to_json(), 99).unwrap();
+        assert_eq!(back.ring_checksum(), c.ring_checksum());
+        assert_eq!(back.members["s1"].state, NodeState::Suspend);
+        assert_eq!(back.members["s0"].last_seen_ms, 99);
+        assert!(Cluster::from_json(b"{}", 0).is_err());
+    }
+}

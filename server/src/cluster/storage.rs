@@ -1,0 +1,356 @@
+//! A storage node's RPC side: each core listens on its own port (shard 0's port + core)
+//! and serves the requests for the keys its shard owns, so a request reaches the owning
+//! core without a hop between cores.
+//!
+//! A write marked `coordinate` is this node's to replicate: it is written here (which
+//! assigns its version), then sent with that version to the key's other replicas; the
+//! client is answered once W (D for deletes) copies are durable. A replica that fails or is
+//! down gets a repair queued here, durably, before it counts as failed; the repair worker
+//! delivers queued repairs with backoff until they land, across restarts (hinted hand-off).
+//!
+//! The repair queue is ordinary records in the engine: key `\0mq\0<target>\0<object key>`,
+//! empty body (docs/format.md "Repair queue"). No bucket name starts with a zero byte, so
+//! S3 never sees them; delivery sends the object's *current* local record, so a queued
+//! repair is idempotent and never resurrects an older version (last writer wins).
+
+use super::client::{entry_info, from_rpc_version, from_write_kind, to_rpc_version, to_write_kind, CALL_TIMEOUT};
+use super::frame_io::{FrameConn, FrameError};
+use super::pool::Pool;
+use super::{LocalView, View};
+use crate::shard::{PutCond, PutError, Shards};
+use leofs_control::cluster::{ControlReq, ControlResp};
+use leofs_engine::{Error, Kind, ObjectMeta, Version};
+use leofs_net::rpc::{Cond, ListReq, ListResp, Op, ReadReq, ReadResp, Status, WriteKind, WriteReq, WriteResp};
+use leofs_rt::net::Listener;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub const MQ_PREFIX: &[u8] = b"\0mq\0";
+/// How often the repair worker looks at its queue.
+const MQ_POLL: Duration = Duration::from_millis(200);
+/// Longest wait between two attempts at an unreachable target.
+const MQ_MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// Queue entries handled per pass.
+const MQ_BATCH: usize = 256;
+
+pub struct StorageCore {
+    pub core: usize,
+    pub shards: Shards,
+    pub view: LocalView,
+    pub pool: Rc<Pool>,
+}
+
+type Reply = Result<Vec<Vec<u8>>, (Status, String)>;
+
+fn engine_status(e: &Error) -> Status {
+    match e {
+        Error::NoSpace(_) => Status::NoSpace,
+        Error::Invalid(_) => Status::Invalid,
+        Error::Poisoned(_) | Error::Closed => Status::Unavailable,
+        _ => Status::Internal,
+    }
+}
+
+fn engine_reply(e: Error) -> (Status, String) {
+    (engine_status(&e), e.to_string())
+}
+
+fn put_reply(e: PutError) -> (Status, String) {
+    match e {
+        PutError::Failed => (Status::PreconditionFailed, "precondition failed".into()),
+        PutError::Conflict => (Status::Conflict, "another write of the key is in flight".into()),
+        PutError::Engine(e) => engine_reply(e),
+    }
+}
+
+fn bad(e: impl std::fmt::Display) -> (Status, String) {
+    (Status::Invalid, e.to_string())
+}
+
+pub fn mq_key(target: &str, key: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(MQ_PREFIX.len() + target.len() + 1 + key.len());
+    k.extend_from_slice(MQ_PREFIX);
+    k.extend_from_slice(target.as_bytes());
+    k.push(0);
+    k.extend_from_slice(key);
+    k
+}
+
+fn parse_mq_key(k: &[u8]) -> Option<(String, Vec<u8>)> {
+    let rest = k.strip_prefix(MQ_PREFIX)?;
+    let nul = rest.iter().position(|&b| b == 0)?;
+    Some((String::from_utf8(rest[..nul].to_vec()).ok()?, rest[nul + 1..].to_vec()))
+}
+
+/// Accepts RPC connections for this core until `stop`.
+pub async fn serve(listener: Listener, sc: Rc<StorageCore>, stop: Arc<AtomicBool>) {
+    while !stop.load(Ordering::Relaxed) {
+        let stream = match listener.accept().await {
+            Ok((s, _)) => s,
+            Err(e) => {
+                log::warn!("core {}: RPC accept failed: {e}", sc.core);
+                leofs_rt::task::sleep(Duration::from_millis(20)).await;
+                continue;
+            }
+        };
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        leofs_rt::task::spawn(serve_conn(FrameConn::new(stream), sc.clone()));
+    }
+}
+
+async fn serve_conn(mut conn: FrameConn, sc: Rc<StorageCore>) {
+    loop {
+        let (head, body) = match conn.read_frame().await {
+            Ok(f) => f,
+            Err(FrameError::Closed) => return,
+            Err(e) => {
+                log::warn!("RPC connection dropped: {e}");
+                return;
+            }
+        };
+        if head.response {
+            return;
+        }
+        let reply = match head.op {
+            Op::Write => sc.write(body).await,
+            Op::Read => sc.read(&body).await,
+            Op::List => sc.list(&body).await,
+            Op::Control => sc.control(&body).await,
+        };
+        let sent = match reply {
+            Ok(parts) => conn.write_frame(head.op, true, Status::Ok, head.request_id, parts).await,
+            Err((status, msg)) => conn.write_error(head.op, head.request_id, status, &msg).await,
+        };
+        if sent.is_err() {
+            return;
+        }
+    }
+}
+
+impl StorageCore {
+    async fn write(&self, mut body: Vec<u8>) -> Reply {
+        let (req, object_at) = {
+            let (req, object) = WriteReq::decode_body(&body).map_err(bad)?;
+            (req, body.len() - object.len())
+        };
+        // The object is the frame's tail: take it without copying the bytes before it twice.
+        let object = body.split_off(object_at);
+        drop(body);
+        let kind = from_write_kind(req.kind);
+        let meta = if kind == Kind::Tombstone { ObjectMeta::default() } else { ObjectMeta::decode(&req.meta, object.len() as u64).map_err(engine_reply)? };
+        if !req.coordinate {
+            let Some(v) = req.version else { return Err(bad("a replica write needs a version")) };
+            let (_, applied) = self.shards.write(kind, req.key, meta, object, PutCond::None, Some(from_rpc_version(v))).await.map_err(put_reply)?;
+            return Ok(vec![resp(WriteResp { version: v, applied, existed: false, acks: 1 })]);
+        }
+        let cond = match req.cond {
+            Cond::None => PutCond::None,
+            Cond::Absent => PutCond::Absent,
+            Cond::Matches(e) => PutCond::Matches(e),
+        };
+        let view = self.view.get();
+        let replicas = self.other_replicas(&view, &req.key);
+        let copy = if replicas.is_empty() { Vec::new() } else { object.clone() };
+        let (version, existed) = if kind == Kind::Tombstone {
+            let (existed, v) = self.shards.delete_versioned(req.key.clone()).await.map_err(engine_reply)?;
+            (v, existed)
+        } else {
+            let (v, _) = self.shards.write(kind, req.key.clone(), meta, object, cond, None).await.map_err(put_reply)?;
+            (v, false)
+        };
+        let c = view.ring.consistency();
+        let quorum = if kind == Kind::Tombstone { c.d } else { c.w }.max(1);
+        let acks = self.replicate(&view, replicas, req.kind, req.key, req.meta, copy, version, quorum).await;
+        if acks < quorum {
+            return Err((Status::Unavailable, format!("{acks} of the {quorum} copies this write needs are durable; the others are queued for repair")));
+        }
+        Ok(vec![resp(WriteResp { version: to_rpc_version(version), applied: true, existed, acks })])
+    }
+
+    /// The key's replicas other than this node.
+    fn other_replicas(&self, view: &View, key: &[u8]) -> Vec<usize> {
+        let me = &self.view.shared().node_id;
+        view.ring.preference_list(key).into_iter().filter(|&m| view.ring.members()[m].id != *me).collect()
+    }
+
+    /// Sends the write to `replicas`; returns the number of durable copies (this node's
+    /// included) once `quorum` is reached or every replica has answered. Replicas still
+    /// in flight finish in the background; each failure queues a repair first.
+    #[allow(clippy::too_many_arguments)]
+    async fn replicate(&self, view: &View, replicas: Vec<usize>, kind: WriteKind, key: Vec<u8>, meta: Vec<u8>, object: Vec<u8>, version: Version, quorum: u8) -> u8 {
+        let mut acks = 1u8;
+        if replicas.is_empty() {
+            return acks;
+        }
+        let (tx, rx) = leofs_rt::sync::cross::unbounded::<bool>();
+        let fields = WriteReq { kind, coordinate: false, cond: Cond::None, version: Some(to_rpc_version(version)), key: key.clone(), meta }.encode_fields();
+        let mut pending = 0;
+        let last = replicas.len() - 1;
+        let mut object = Some(object);
+        for (i, m) in replicas.into_iter().enumerate() {
+            let target = view.ring.members()[m].id.clone();
+            let addr = view.shard_addr(m, &key);
+            let body = if i == last { object.take().unwrap_or_default() } else { object.clone().unwrap_or_default() };
+            let down = !view.serving(m) || addr.is_none();
+            let shards = self.shards.clone();
+            let pool = self.pool.clone();
+            let fields = fields.clone();
+            let key = key.clone();
+            let tx = tx.clone();
+            pending += 1;
+            leofs_rt::task::spawn(async move {
+                let ok = match (down, addr) {
+                    (false, Some(addr)) => match pool.call(addr, Op::Write, vec![fields, body], CALL_TIMEOUT).await {
+                        Ok(_) => true,
+                        Err(e) => {
+                            log::warn!("replica write to {target}: {e}; queued for repair");
+                            false
+                        }
+                    },
+                    _ => false,
+                };
+                if !ok {
+                    enqueue(&shards, &target, &key).await;
+                }
+                let _ = tx.send(ok);
+            });
+        }
+        drop(tx);
+        while pending > 0 && acks < quorum {
+            match rx.recv_async().await {
+                Ok(true) => acks += 1,
+                Ok(false) => {}
+                Err(_) => break,
+            }
+            pending -= 1;
+        }
+        acks
+    }
+
+    async fn read(&self, body: &[u8]) -> Reply {
+        let req = ReadReq::decode(body).map_err(bad)?;
+        let Some(entry) = self.shards.entry_with(req.key.clone(), true).await.map_err(engine_reply)? else {
+            return Err((Status::NotFound, String::new()));
+        };
+        if !entry.is_live() || req.meta_only {
+            // An entry-only answer comes from the index: no disk read.
+            return Ok(vec![ReadResp { entry: entry_info(&entry), meta: Vec::new() }.encode_fields()]);
+        }
+        let Some(mut got) = self.shards.get(req.key).await.map_err(engine_reply)? else { return Err((Status::NotFound, String::new())) };
+        let mut object = Vec::with_capacity(got.entry.size as usize);
+        while let Some(c) = got.body.next().await.map_err(engine_reply)? {
+            object.extend_from_slice(&c.buf.as_slice()[c.start..c.end]);
+        }
+        let meta = got.meta.encode(object.len() as u64).map_err(engine_reply)?;
+        Ok(vec![ReadResp { entry: entry_info(&got.entry), meta }.encode_fields(), object])
+    }
+
+    async fn list(&self, body: &[u8]) -> Reply {
+        let req = ListReq::decode(body).map_err(bad)?;
+        let limit = (req.limit as usize).min(10_000);
+        let entries = self.shards.list_with(&req.prefix, &req.start_after, limit, req.include_tombstones).await.map_err(engine_reply)?;
+        let mut out = Vec::new();
+        ListResp { entries: entries.iter().map(|(k, e)| (k.to_vec(), entry_info(e))).collect() }.encode(&mut out);
+        Ok(vec![out])
+    }
+
+    async fn control(&self, body: &[u8]) -> Reply {
+        let req: ControlReq = serde_json::from_slice(body).map_err(bad)?;
+        match req {
+            ControlReq::Repair { key, targets } => {
+                let key = hex::decode(key).map_err(bad)?;
+                for t in targets {
+                    enqueue(&self.shards, &t, &key).await;
+                }
+                Ok(vec![serde_json::to_vec(&ControlResp::Ok).expect("serialises")])
+            }
+            _ => Err(bad("a storage node takes only repair requests")),
+        }
+    }
+}
+
+fn resp(r: WriteResp) -> Vec<u8> {
+    let mut out = Vec::new();
+    r.encode(&mut out);
+    out
+}
+
+/// Durably queues a repair of `key` for `target`.
+pub async fn enqueue(shards: &Shards, target: &str, key: &[u8]) {
+    let q = mq_key(target, key);
+    if let Err(e) = shards.write(Kind::Object, q, ObjectMeta::default(), Vec::new(), PutCond::None, None).await {
+        log::error!("cannot queue a repair of {} for {target}: {e:?}", String::from_utf8_lossy(key));
+    }
+}
+
+/// Delivers this core's queued repairs, with backoff per unreachable target, until `stop`.
+pub async fn repair_worker(sc: Rc<StorageCore>, stop: Arc<AtomicBool>) {
+    let backoff: RefCell<HashMap<String, (Instant, Duration)>> = RefCell::new(HashMap::new());
+    while !stop.load(Ordering::Relaxed) {
+        leofs_rt::task::sleep(MQ_POLL).await;
+        let queued = sc.shards.local.store.list(MQ_PREFIX, b"", usize::MAX);
+        let mut depth: BTreeMap<String, u64> = BTreeMap::new();
+        for (k, _) in &queued {
+            if let Some((t, _)) = parse_mq_key(k) {
+                *depth.entry(t).or_insert(0) += 1;
+            }
+        }
+        *sc.view.shared().mq[sc.core].lock() = depth;
+        if queued.is_empty() {
+            continue;
+        }
+        let view = sc.view.get();
+        for (qk, qe) in queued.into_iter().take(MQ_BATCH) {
+            let Some((target, key)) = parse_mq_key(&qk) else { continue };
+            if backoff.borrow().get(&target).is_some_and(|(at, _)| Instant::now() < *at) {
+                continue;
+            }
+            let Some(m) = view.index_of(&target) else { continue };
+            if !view.serving(m) {
+                continue;
+            }
+            match sc.deliver(&view, m, &key).await {
+                Ok(()) => {
+                    backoff.borrow_mut().remove(&target);
+                    // Remove the entry unless it was queued again meanwhile.
+                    if sc.shards.local.store.stat(&qk).is_some_and(|e| e.version == qe.version) {
+                        let _ = sc.shards.delete(qk.to_vec()).await;
+                    }
+                }
+                Err(e) => {
+                    let mut b = backoff.borrow_mut();
+                    let wait = b.get(&target).map_or(MQ_POLL, |(_, w)| (*w * 2).min(MQ_MAX_BACKOFF));
+                    log::debug!("repair for {target} failed ({e}); next try in {wait:?}");
+                    b.insert(target, (Instant::now() + wait, wait));
+                }
+            }
+        }
+    }
+}
+
+impl StorageCore {
+    /// Sends this node's current record of `key` (object or tombstone) to member `m`.
+    async fn deliver(&self, view: &View, m: usize, key: &[u8]) -> Result<(), String> {
+        let addr = view.shard_addr(m, key).ok_or("no address")?;
+        let Some(entry) = self.shards.entry_with(key.to_vec(), true).await.map_err(|e| e.to_string())? else { return Ok(()) };
+        let (kind, meta, object) = if entry.is_live() {
+            let Some(mut got) = self.shards.get(key.to_vec()).await.map_err(|e| e.to_string())? else { return Ok(()) };
+            let mut object = Vec::with_capacity(got.entry.size as usize);
+            while let Some(c) = got.body.next().await.map_err(|e| e.to_string())? {
+                object.extend_from_slice(&c.buf.as_slice()[c.start..c.end]);
+            }
+            let meta = got.meta.encode(object.len() as u64).map_err(|e| e.to_string())?;
+            (to_write_kind(got.entry.kind), meta, object)
+        } else {
+            (WriteKind::Tombstone, Vec::new(), Vec::new())
+        };
+        let fields = WriteReq { kind, coordinate: false, cond: Cond::None, version: Some(to_rpc_version(entry.version)), key: key.to_vec(), meta }.encode_fields();
+        self.pool.call(addr, Op::Write, vec![fields, object], CALL_TIMEOUT).await.map(|_| ()).map_err(|e| e.to_string())
+    }
+}
