@@ -42,6 +42,8 @@ pub enum CatalogError {
     Random(String),
     /// An argument is malformed (a bad user id, secret, ...).
     Invalid(String),
+    /// The catalog lives elsewhere (a cluster's manager) and cannot be reached now.
+    Unavailable(String),
 }
 
 impl fmt::Display for CatalogError {
@@ -120,6 +122,7 @@ impl fmt::Display for CatalogError {
                 "cannot generate credentials: the system random source failed: {why}"
             ),
             CatalogError::Invalid(why) => write!(f, "invalid argument: {why}"),
+            CatalogError::Unavailable(why) => write!(f, "catalog unavailable: {why}"),
         }
     }
 }

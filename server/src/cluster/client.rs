@@ -351,7 +351,7 @@ impl ClusterClient {
     /// Sends a control message to the shard owning `key` on member `m`.
     pub async fn control(&self, addr: std::net::SocketAddr, msg: &ControlReq) -> Result<Vec<u8>, FrameError> {
         let body = serde_json::to_vec(msg).expect("serialises");
-        self.pool.call(addr, Op::Control, vec![body], CALL_TIMEOUT).await.map(|(_, b)| b)
+        self.pool.call_always(addr, Op::Control, vec![body], CALL_TIMEOUT).await.map(|(_, b)| b)
     }
 }
 

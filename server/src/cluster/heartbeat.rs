@@ -67,7 +67,7 @@ pub async fn beat(link: &Link, shared: &Shared, pool: &Pool) -> Result<(), Frame
         objects: 0,
     };
     let body = serde_json::to_vec(&ControlReq::Heartbeat(hb)).expect("serialises");
-    let (_, resp) = pool.call(link.manager, Op::Control, vec![body], Duration::from_secs(2)).await?;
+    let (_, resp) = pool.call_always(link.manager, Op::Control, vec![body], Duration::from_secs(2)).await?;
     let reply = match serde_json::from_slice::<ControlResp>(&resp) {
         Ok(ControlResp::Heartbeat(r)) => r,
         Ok(other) => return Err(FrameError::Frame(leofs_net::rpc::RpcError::Invalid(format!("unexpected reply {other:?}")))),

@@ -32,8 +32,8 @@ impl Pool {
         self.suspect.borrow().get(&addr).is_some_and(|t| t.elapsed() < SUSPECT_FOR)
     }
 
-    async fn connect(&self, addr: SocketAddr) -> Result<FrameConn, FrameError> {
-        if self.is_suspect(addr) {
+    async fn connect(&self, addr: SocketAddr, fail_fast: bool) -> Result<FrameConn, FrameError> {
+        if fail_fast && self.is_suspect(addr) {
             return Err(FrameError::Io(std::io::Error::new(std::io::ErrorKind::ConnectionRefused, format!("{addr} failed recently"))));
         }
         match leofs_rt::task::timeout(CONNECT_TIMEOUT, Stream::connect(addr)).await {
@@ -56,11 +56,21 @@ impl Pool {
     /// Error statuses other than `NotFound` come back as [`FrameError::Remote`]. A pooled
     /// connection the peer has closed meanwhile is retried once on a fresh one.
     pub async fn call(&self, addr: SocketAddr, op: Op, parts: Vec<Vec<u8>>, timeout: Duration) -> Result<(FrameHead, Vec<u8>), FrameError> {
+        self.call_with(addr, op, parts, timeout, true).await
+    }
+
+    /// [`Pool::call`] that tries to connect even to an address that failed recently (for
+    /// rare requests with a single destination, like those to the manager).
+    pub async fn call_always(&self, addr: SocketAddr, op: Op, parts: Vec<Vec<u8>>, timeout: Duration) -> Result<(FrameHead, Vec<u8>), FrameError> {
+        self.call_with(addr, op, parts, timeout, false).await
+    }
+
+    async fn call_with(&self, addr: SocketAddr, op: Op, parts: Vec<Vec<u8>>, timeout: Duration, fail_fast: bool) -> Result<(FrameHead, Vec<u8>), FrameError> {
         let pooled = self.idle.borrow_mut().get_mut(&addr).and_then(Vec::pop);
         let fresh = pooled.is_none();
         let conn = match pooled {
             Some(c) => c,
-            None => self.connect(addr).await?,
+            None => self.connect(addr, fail_fast).await?,
         };
         // Retrying needs a copy of the request: only worth it for small ones (a large body
         // is not copied; its caller sees the error and falls back like for any failure).
@@ -68,7 +78,7 @@ impl Pool {
         let retry_parts = if fresh || !small { None } else { Some(parts.clone()) };
         match self.exchange(conn, addr, op, parts, timeout).await {
             Err(FrameError::Closed | FrameError::Io(_)) if retry_parts.is_some() => {
-                let conn = self.connect(addr).await?;
+                let conn = self.connect(addr, fail_fast).await?;
                 self.exchange(conn, addr, op, retry_parts.expect("checked"), timeout).await
             }
             other => other,

@@ -32,6 +32,7 @@ fn catalog_error(e: CatalogError, bucket: &str) -> S3Error {
         CatalogError::BucketAlreadyOwnedByYou { .. } => S3Error::bucket_already_owned_by_you(bucket),
         CatalogError::NoSuchBucket { .. } => S3Error::no_such_bucket(bucket),
         CatalogError::InvalidBucketName { .. } => S3Error::invalid_bucket_name(bucket),
+        CatalogError::Unavailable(why) => S3Error::with_message(S3ErrorCode::ServiceUnavailable, format!("bucket changes need the cluster's manager: {why}")),
         other => {
             log::error!("catalog: {other}");
             S3Error::with_message(S3ErrorCode::InternalError, format!("catalog update failed: {other}"))
@@ -62,7 +63,7 @@ impl Gateway {
             CatalogOp::CreateBucket { name, .. } | CatalogOp::DeleteBucket { name } | CatalogOp::SetAcl { name, .. } => name.clone(),
         };
         let Backend::Cluster(client) = &self.shards else { return Err(CatalogError::Invalid("no cluster".into())) };
-        let resp = client.control(mgr, &ControlReq::Catalog(op)).await.map_err(|e| CatalogError::Invalid(format!("the manager is unreachable: {e}")))?;
+        let resp = client.control(mgr, &ControlReq::Catalog(op)).await.map_err(|e| CatalogError::Unavailable(format!("the manager is unreachable: {e}")))?;
         match serde_json::from_slice::<ControlResp>(&resp) {
             Ok(ControlResp::Catalog { snapshot }) => {
                 let bytes = hex::decode(snapshot).map_err(|e| CatalogError::Invalid(e.to_string()))?;

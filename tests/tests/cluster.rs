@@ -1,0 +1,260 @@
+//! The cluster end to end: 1 manager + 3 storage nodes + 1 gateway, N=3 W=2 R=2, as
+//! separate processes on loopback.
+//!
+//! The checker records every acknowledged write. A write that failed may or may not have
+//! landed, so until the key is acknowledged again both its values are allowed; an
+//! acknowledged one must read back exactly (R + W > N promises read-after-write).
+
+use leofs_tests::cluster::Cluster;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+const BUCKET: &str = "checker";
+
+/// SplitMix64: the seeded choices of one run.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// What a key may hold: `None` = absent.
+#[derive(Default, Clone)]
+struct KeyModel {
+    /// The last acknowledged value, and values of failed writes since (any may be there).
+    acked: Option<Option<Vec<u8>>>,
+    maybe: Vec<Option<Vec<u8>>>,
+}
+
+impl KeyModel {
+    fn allows(&self, v: &Option<Vec<u8>>) -> bool {
+        self.acked.as_ref().map_or(v.is_none(), |a| a == v) || self.maybe.contains(v)
+    }
+}
+
+#[derive(Default)]
+struct Tally {
+    ok: u64,
+    failed: u64,
+    errors: BTreeMap<String, u64>,
+}
+
+struct Checker {
+    rng: Rng,
+    keys: Vec<String>,
+    model: BTreeMap<String, KeyModel>,
+    counter: u64,
+}
+
+impl Checker {
+    fn path(k: &str) -> String {
+        format!("/{BUCKET}/{k}")
+    }
+
+    /// One random operation; returns whether the request succeeded.
+    fn step(&mut self, c: &Cluster, tally: &mut Tally) {
+        let key = self.keys[self.rng.below(self.keys.len() as u64) as usize].clone();
+        let roll = self.rng.below(100);
+        let ok = if roll < 50 {
+            self.counter += 1;
+            let value = format!("{key}={}:{}", self.counter, "x".repeat(self.rng.below(3000) as usize)).into_bytes();
+            match c.s3("PUT", &Self::path(&key), "", &value) {
+                Ok(r) if r.status == 200 => {
+                    self.model.insert(key, KeyModel { acked: Some(Some(value)), maybe: Vec::new() });
+                    true
+                }
+                other => {
+                    self.model.entry(key).or_default().maybe.push(Some(value));
+                    Self::record_err(tally, "PUT", other);
+                    false
+                }
+            }
+        } else if roll < 60 {
+            match c.s3("DELETE", &Self::path(&key), "", b"") {
+                Ok(r) if r.status == 204 => {
+                    self.model.insert(key, KeyModel { acked: Some(None), maybe: Vec::new() });
+                    true
+                }
+                other => {
+                    self.model.entry(key).or_default().maybe.push(None);
+                    Self::record_err(tally, "DELETE", other);
+                    false
+                }
+            }
+        } else {
+            match c.s3("GET", &Self::path(&key), "", b"") {
+                Ok(r) if r.status == 200 || r.status == 404 => {
+                    let got = (r.status == 200).then_some(r.body);
+                    let m = self.model.get(&key).cloned().unwrap_or_default();
+                    assert!(m.allows(&got), "key {key}: read {:?}, but the last acknowledged value is {:?} (maybe {:?})\n{}", got.as_ref().map(|g| String::from_utf8_lossy(&g[..g.len().min(40)]).into_owned()), m.acked.as_ref().map(|a| a.as_ref().map(|v| String::from_utf8_lossy(&v[..v.len().min(40)]).into_owned())), m.maybe.len(), c.logs());
+                    // A read pins what is there: the write it saw is now the one that counts.
+                    if m.acked.as_ref() != Some(&got) {
+                        self.model.insert(key, KeyModel { acked: Some(got), maybe: Vec::new() });
+                    }
+                    true
+                }
+                other => {
+                    Self::record_err(tally, "GET", other);
+                    false
+                }
+            }
+        };
+        if ok {
+            tally.ok += 1;
+        } else {
+            tally.failed += 1;
+        }
+    }
+
+    fn record_err(tally: &mut Tally, op: &str, r: std::io::Result<leofs_tests::http::Response>) {
+        let what = match r {
+            Ok(r) => format!("{op} {} {}", r.status, r.text().chars().take(160).collect::<String>()),
+            Err(e) => format!("{op} io: {e}"),
+        };
+        *tally.errors.entry(what).or_insert(0) += 1;
+    }
+
+    fn run(&mut self, c: &Cluster, d: Duration, max_ops: u64) -> Tally {
+        let mut t = Tally::default();
+        let start = Instant::now();
+        while start.elapsed() < d && t.ok + t.failed < max_ops {
+            self.step(c, &mut t);
+        }
+        t
+    }
+
+    /// After the fault, before any read could repair a replica: every replica the RING
+    /// names holds the same version of every key (hinted hand-off delivered everything).
+    fn verify_placement(&self, c: &Cluster) {
+        for key in self.model.keys() {
+            let w = c.whereis(&format!("{BUCKET}/{key}"));
+            let reps = w["replicas"].as_array().expect("replicas");
+            assert_eq!(reps.len(), 3, "{w}");
+            let live: Vec<bool> = reps.iter().map(|x| x["present"] == true).collect();
+            let versions: Vec<&serde_json::Value> = reps.iter().map(|x| &x["version_us"]).collect();
+            assert!(live.iter().all(|p| *p == live[0]), "key {key}: replicas disagree on whether it exists: {w}");
+            assert!(versions.windows(2).all(|v| v[0] == v[1]), "key {key}: replicas hold different versions: {w}");
+        }
+    }
+
+    /// Every key reads back as the model allows.
+    fn verify_reads(&self, c: &Cluster) {
+        for (key, m) in &self.model {
+            let r = c.s3("GET", &Self::path(key), "", b"").expect("GET");
+            let got = (r.status == 200).then_some(r.body);
+            assert!(m.allows(&got), "after recovery, key {key} reads {:?}\n{}", got.map(|g| String::from_utf8_lossy(&g).into_owned()), c.logs());
+        }
+    }
+}
+
+fn fault_run(seed: u64) {
+    let mut c = Cluster::start(3, 2);
+    let r = c.s3("PUT", &format!("/{BUCKET}"), "", b"").expect("create bucket");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let keys: Vec<String> = (0..120).map(|i| format!("k{seed}-{i:03}")).collect();
+    let mut ck = Checker { rng: Rng(seed), keys, model: BTreeMap::new(), counter: 0 };
+    let before = ck.run(&c, Duration::from_secs(2), 3000);
+    assert_eq!(before.failed, 0, "failures with every node up: {:?}\n{}", before.errors, c.logs());
+    let victim = (seed % 3) as usize;
+    c.storage[victim].kill9();
+    let during = ck.run(&c, Duration::from_secs(4), 6000);
+    c.storage[victim].start();
+    let total = during.ok + during.failed;
+    eprintln!("seed {seed}: killed storage-{}; before {} ok; during {} ok / {} failed {:?}", victim + 1, before.ok, during.ok, during.failed, during.errors);
+    assert!(total > 50, "too few requests during the fault to judge: {total}");
+    assert!(during.ok * 100 >= total * 99, "only {}/{total} requests succeeded during the fault: {:?}", during.ok, during.errors);
+    c.wait_converged(Duration::from_secs(30));
+    ck.verify_placement(&c);
+    ck.verify_reads(&c);
+    let after = ck.run(&c, Duration::from_secs(1), 2000);
+    assert_eq!(after.failed, 0, "failures after recovery: {:?}", after.errors);
+}
+
+#[test]
+fn acknowledged_writes_survive_a_storage_node_crash() {
+    let seeds: Vec<u64> = match std::env::var("LEOFS_CLUSTER_SEEDS") {
+        Ok(s) => s.split(',').filter_map(|x| x.trim().parse().ok()).collect(),
+        Err(_) => vec![1, 2],
+    };
+    for seed in seeds {
+        fault_run(seed);
+    }
+}
+
+#[test]
+fn manager_down_leaves_s3_serving_and_a_restarted_manager_has_the_same_state() {
+    let mut c = Cluster::start(3, 1);
+    assert_eq!(c.s3("PUT", "/mgr-test", "", b"").unwrap().status, 200);
+    // A user created on the manager can sign requests on the gateway within 2 s.
+    let r = c.admin("POST", "/v1/users", Some(r#"{"user_id":"alice"}"#));
+    assert_eq!(r.status, 201, "{}", r.text());
+    let key = r.json();
+    let alice = leofs_tests::http::Creds::new(key["access_key_id"].as_str().unwrap(), key["secret_access_key"].as_str().unwrap());
+    let t = Instant::now();
+    loop {
+        let r = leofs_tests::http::s3(c.s3_addr, Some(&alice), "GET", "/", "", &[], b"").unwrap();
+        if r.status == 200 {
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(2), "the gateway did not learn alice's key within 2 s: {} {}", r.status, r.text());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let before = c.status();
+    c.manager.kill9();
+    for i in 0..40 {
+        let path = format!("/mgr-test/o{i}");
+        assert_eq!(c.s3("PUT", &path, "", format!("v{i}").as_bytes()).unwrap().status, 200);
+        let r = c.s3("GET", &path, "", b"").unwrap();
+        assert_eq!((r.status, r.body), (200, format!("v{i}").into_bytes()));
+    }
+    let r = c.s3("GET", "/mgr-test", "list-type=2", b"").unwrap();
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text().matches("<Key>").count(), 40);
+    // Bucket changes need the manager: a clear 5xx, not a hang.
+    let r = c.s3("PUT", "/another-bucket", "", b"").unwrap();
+    assert!(r.status >= 500, "{} {}", r.status, r.text());
+    c.manager.start();
+    let after = c.wait_converged(Duration::from_secs(20));
+    assert_eq!(before["ring_checksum"], after["ring_checksum"]);
+    assert_eq!(before["consistency"], after["consistency"]);
+    let ids = |s: &serde_json::Value| s["nodes"].as_array().unwrap().iter().map(|n| (n["id"].clone(), n["role"].clone())).collect::<Vec<_>>();
+    assert_eq!(ids(&before), ids(&after));
+    let users = c.admin("GET", "/v1/users", None).text();
+    assert!(users.contains("alice"), "{users}");
+    let r = c.s3("PUT", "/another-bucket", "", b"").unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+#[test]
+fn a_node_with_a_stale_ring_is_detected_by_checksum_and_repaired() {
+    let mut c = Cluster::start(3, 1);
+    let old = c.status()["ring_checksum"].clone();
+    assert!(c.storage[2].stop(), "storage-3 did not stop cleanly");
+    c.wait_for("storage-3 marked stop", Duration::from_secs(10), |s| s["nodes"].as_array().unwrap().iter().any(|n| n["id"] == "storage-3" && n["state"] == "stop"));
+    let r = c.admin("PUT", "/v1/consistency", Some(r#"{"n":3,"w":1,"r":1,"d":1}"#));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let new = c.status()["ring_checksum"].clone();
+    assert_ne!(old, new);
+    // storage-3 comes back with the old RING from its cache, reports its checksum, and is
+    // sent the current one.
+    c.storage[2].start();
+    c.wait_converged(Duration::from_secs(20));
+    let log = c.storage[2].log();
+    let cached = log.find("from ").and_then(|_| log.rfind("RING version 1 from")).expect("storage-3 started with its cached RING version 1");
+    let pushed = log.rfind("RING version 2").expect("the manager pushed RING version 2");
+    assert!(pushed > cached, "{log}");
+    // With W=1 now, a write is acknowledged by one copy and still reaches all three.
+    assert_eq!(c.s3("PUT", "/stale-ring", "", b"").unwrap().status, 200);
+    assert_eq!(c.s3("PUT", "/stale-ring/k", "", b"v").unwrap().status, 200);
+    c.wait_converged(Duration::from_secs(20));
+    let w = c.whereis("stale-ring/k");
+    assert!(w["replicas"].as_array().unwrap().iter().all(|r| r["present"] == true), "{w}");
+}
