@@ -213,4 +213,153 @@ impl Catalog {
             Ok(((), true))
         })
     }
+
+    /// Creates a normal user holding exactly the given access key pair (LeoFS's
+    /// `import-user`: moving users and their S3 credentials over from another system).
+    /// The key id must be new to the catalog (of any user) and the user id unused. Returns
+    /// the key.
+    pub fn import_user(
+        &self,
+        id: &str,
+        access_key_id: &str,
+        secret: &str,
+    ) -> Result<AccessKey, CatalogError> {
+        model::validate_user_id(id).map_err(invalid)?;
+        model::validate_access_key_id(access_key_id).map_err(invalid)?;
+        model::validate_secret(secret).map_err(invalid)?;
+        self.mutate(|state| {
+            if state.users.contains_key(id) {
+                return Err(CatalogError::UserAlreadyExists {
+                    user: id.to_owned(),
+                });
+            }
+            let created_ms = now_ms();
+            let user = User {
+                id: id.to_owned(),
+                display_name: id.to_owned(),
+                created_ms,
+                role: Role::Normal,
+            };
+            state.users.insert(id.to_owned(), user);
+            let key = AccessKey {
+                access_key_id: access_key_id.to_owned(),
+                secret: secret.to_owned(),
+                user_id: id.to_owned(),
+                created_ms,
+            };
+            insert_key(state, key.clone())?;
+            Ok((key, true))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::catalog::Catalog;
+    use crate::error::CatalogError;
+    use crate::model::{Acl, Role};
+    use std::path::PathBuf;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    /// A catalog in a fresh directory, removed again when the guard drops.
+    struct Temp(PathBuf);
+
+    impl Drop for Temp {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn temp_catalog(name: &str) -> (Temp, Catalog) {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("leofs-accounts-{name}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let catalog = Catalog::open(&dir).unwrap();
+        catalog.ensure_root(None, None).unwrap();
+        (Temp(dir), catalog)
+    }
+
+    #[test]
+    fn import_user_keeps_the_given_key_pair_durably() {
+        let (dir, catalog) = temp_catalog("import");
+        let generation = catalog.generation();
+        let key = catalog
+            .import_user("carol", "AKIDCAROL", "carol-secret-123")
+            .unwrap();
+        assert_eq!(
+            (
+                key.user_id.as_str(),
+                key.access_key_id.as_str(),
+                key.secret.as_str()
+            ),
+            ("carol", "AKIDCAROL", "carol-secret-123")
+        );
+        assert_eq!(catalog.generation(), generation + 1);
+        let (found, user) = catalog.lookup_key("AKIDCAROL").unwrap();
+        assert_eq!(
+            (found, user.role, user.display_name.as_str()),
+            (key.clone(), Role::Normal, "carol")
+        );
+        // Durable: a reopened catalog holds it.
+        let reopened = Catalog::open(&dir.0).unwrap();
+        assert_eq!(
+            reopened.lookup_key("AKIDCAROL").unwrap().0.secret,
+            "carol-secret-123"
+        );
+    }
+
+    #[test]
+    fn import_user_refuses_taken_ids_and_bad_credentials() {
+        let (_dir, catalog) = temp_catalog("import-bad");
+        let alice = catalog.create_user("alice", "").unwrap();
+        let generation = catalog.generation();
+        let err = catalog
+            .import_user("alice", "AKIDNEW", "secret-secret")
+            .unwrap_err();
+        assert!(
+            matches!(err, CatalogError::UserAlreadyExists { .. }),
+            "{err}"
+        );
+        // A key id held by another user: refused, and the user is not half-created.
+        let err = catalog
+            .import_user("dave", &alice.access_key_id, "secret-secret")
+            .unwrap_err();
+        assert!(
+            matches!(err, CatalogError::AccessKeyAlreadyExists { .. }),
+            "{err}"
+        );
+        assert!(catalog.user("dave").is_none());
+        for (id, key, secret) in [
+            ("a/b", "AKIDOK", "secret-secret"),
+            ("dave", "AK", "secret-secret"),
+            ("dave", "AKID/X", "secret-secret"),
+            ("dave", "AKIDOK", "short"),
+        ] {
+            let err = catalog.import_user(id, key, secret).unwrap_err();
+            assert!(matches!(err, CatalogError::Invalid(_)), "{id} {key}: {err}");
+            assert!(
+                !err.to_string().contains("secret-secret"),
+                "secrets are not echoed: {err}"
+            );
+        }
+        assert_eq!(catalog.generation(), generation, "refusals write nothing");
+    }
+
+    #[test]
+    fn an_imported_user_can_be_promoted_and_own_buckets() {
+        let (_dir, catalog) = temp_catalog("import-role");
+        catalog
+            .import_user("erin", "AKIDERIN", "erin-secret-1")
+            .unwrap();
+        assert_eq!(
+            catalog.set_role("erin", Role::Admin).unwrap().role,
+            Role::Admin
+        );
+        catalog
+            .create_bucket("erin-data", "erin", Acl::Private, None)
+            .unwrap();
+        assert_eq!(catalog.buckets_of("erin").len(), 1);
+    }
 }

@@ -258,4 +258,93 @@ impl Catalog {
             Ok((bucket.clone(), changed))
         })
     }
+
+    /// Gives bucket `name` to user `new_owner` (LeoFS's `chown-bucket`) and returns the
+    /// bucket. The ACL is kept. Giving a bucket to its current owner writes nothing.
+    pub fn chown_bucket(&self, name: &str, new_owner: &str) -> Result<Bucket, CatalogError> {
+        self.mutate(|state| {
+            state.user(new_owner)?;
+            let bucket = state.buckets.get_mut(name);
+            let bucket = bucket.ok_or_else(|| CatalogError::NoSuchBucket {
+                bucket: name.to_owned(),
+            })?;
+            let changed = bucket.owner != new_owner;
+            new_owner.clone_into(&mut bucket.owner);
+            Ok((bucket.clone(), changed))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    /// A catalog in a fresh directory, removed again when the guard drops.
+    struct Temp(PathBuf);
+
+    impl Drop for Temp {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn temp_catalog(name: &str) -> (Temp, Catalog) {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("leofs-catalog-{name}-{}-{n}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let catalog = Catalog::open(&dir).unwrap();
+        catalog.ensure_root(None, None).unwrap();
+        (Temp(dir), catalog)
+    }
+
+    #[test]
+    fn chown_bucket_moves_ownership_durably() {
+        let (dir, catalog) = temp_catalog("chown");
+        catalog.create_user("alice", "").unwrap();
+        catalog.create_user("bob", "").unwrap();
+        catalog
+            .create_bucket("photos", "alice", Acl::PublicRead, None)
+            .unwrap();
+        let generation = catalog.generation();
+        let b = catalog.chown_bucket("photos", "bob").unwrap();
+        assert_eq!((b.owner.as_str(), b.acl), ("bob", Acl::PublicRead));
+        assert_eq!(catalog.generation(), generation + 1);
+        assert!(catalog.buckets_of("alice").is_empty());
+        assert_eq!(catalog.buckets_of("bob"), vec![b.clone()]);
+        // The old owner no longer blocks their own deletion; the new one does.
+        catalog.delete_user("alice").unwrap();
+        assert!(matches!(
+            catalog.delete_user("bob"),
+            Err(CatalogError::UserOwnsBuckets { .. })
+        ));
+        let reopened = Catalog::open(&dir.0).unwrap();
+        assert_eq!(reopened.bucket("photos").unwrap().owner, "bob");
+    }
+
+    #[test]
+    fn chown_bucket_refusals_and_no_ops_write_nothing() {
+        let (_dir, catalog) = temp_catalog("chown-bad");
+        catalog.create_user("alice", "").unwrap();
+        catalog
+            .create_bucket("photos", "alice", Acl::Private, None)
+            .unwrap();
+        let generation = catalog.generation();
+        assert_eq!(
+            catalog.chown_bucket("photos", "alice").unwrap().owner,
+            "alice"
+        );
+        assert!(matches!(
+            catalog.chown_bucket("photos", "nobody"),
+            Err(CatalogError::NoSuchUser { .. })
+        ));
+        assert!(matches!(
+            catalog.chown_bucket("nope", "alice"),
+            Err(CatalogError::NoSuchBucket { .. })
+        ));
+        assert_eq!(catalog.generation(), generation);
+        assert_eq!(catalog.bucket("photos").unwrap().owner, "alice");
+    }
 }

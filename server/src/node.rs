@@ -271,7 +271,12 @@ fn shard_dir(data: &Path, core: usize) -> PathBuf {
 }
 
 fn core_main(a: CoreArgs) {
-    leofs_rt::runtime::pin_to_core(a.core % leofs_rt::runtime::available_cores());
+    // Pin only a process that has one core thread per CPU: several leofs processes on one
+    // machine (a local cluster) would otherwise all pin their first core to CPU 0.
+    let cpus = leofs_rt::runtime::available_cores();
+    if a.cfg.shards == cpus {
+        leofs_rt::runtime::pin_to_core(a.core % cpus);
+    }
     leofs_rt::block_on(async move {
         let driver = leofs_rt::runtime::current_driver().map_or("unknown", |d| d.as_str());
         let store = if a.role.has_shards() {

@@ -45,6 +45,7 @@ pub fn encode_segment(s: &str) -> String {
 pub struct Api {
     base: String,
     agent: ureq::Agent,
+    json: bool,
 }
 
 impl Api {
@@ -56,12 +57,28 @@ impl Api {
             // Catalog changes are synced to disk before the reply; allow for a slow disk.
             .timeout(Duration::from_secs(60))
             .build();
-        Ok(Api { base, agent })
+        Ok(Api { base, agent, json: false })
+    }
+
+    /// The same client, told whether commands print the raw JSON replies (`--json`).
+    pub fn with_json_output(mut self, json: bool) -> Api {
+        self.json = json;
+        self
+    }
+
+    /// Whether commands print the raw JSON replies instead of tables (`--json`).
+    pub fn json_output(&self) -> bool {
+        self.json
     }
 
     /// The base URL requests go to.
     pub fn endpoint(&self) -> &str {
         &self.base
+    }
+
+    /// Decodes a reply already fetched as JSON into `T`.
+    pub fn decode<T: DeserializeOwned>(&self, reply: Value) -> Result<T, Error> {
+        serde_json::from_value(reply).map_err(|e| self.unexpected(&format!("the reply is not what leofs-adm expects ({e})")))
     }
 
     /// `GET path`, decoded as `T`.
@@ -88,12 +105,14 @@ impl Api {
         serde_json::from_str(&text).map_err(|e| self.unexpected(&format!("the reply is not what leofs-adm expects ({e})")))
     }
 
-    /// The API's own error message when the reply is its JSON error, else a hint that the
-    /// endpoint may not be the admin API at all (an S3 port answers XML, for one).
+    /// The API's own error message when the reply is its JSON error (`{"error", "code"}`,
+    /// or `{"message", "code"}`), else a hint that the endpoint may not be the admin API at
+    /// all (an S3 port answers XML, for one).
     fn api_error(&self, status: u16, text: &str) -> Error {
         let parsed: Option<Value> = serde_json::from_str(text).ok();
-        match parsed.as_ref().and_then(|v| v.get("error")).and_then(Value::as_str) {
-            Some(msg) => Error::new(msg.to_owned()),
+        let field = |name: &str| parsed.as_ref().and_then(|v| v.get(name)).and_then(Value::as_str).map(str::to_owned);
+        match field("error").or_else(|| field("message")) {
+            Some(msg) => Error::api(status, field("code").unwrap_or_default(), msg),
             None => self.unexpected(&format!("HTTP {status}")),
         }
     }
@@ -137,6 +156,22 @@ mod tests {
         assert_eq!(encode_segment("alice@example.com"), "alice%40example.com");
         assert_eq!(encode_segment("a b/c"), "a%20b%2Fc");
         assert_eq!(encode_segment("A-z_0.9~"), "A-z_0.9~");
+    }
+
+    #[test]
+    fn api_errors_keep_status_and_code() {
+        let api = Api::new("127.0.0.1:1").unwrap();
+        let e = api.api_error(404, r#"{"error":"no such endpoint: GET /v1/cluster","code":"NotFound"}"#);
+        assert_eq!(e.to_string(), "no such endpoint: GET /v1/cluster");
+        assert!(e.is_missing_endpoint());
+        let e = api.api_error(409, r#"{"code":"Refused","message":"the cluster is already started"}"#);
+        assert_eq!((e.to_string().as_str(), e.status(), e.code()), ("the cluster is already started", Some(409), Some("Refused")));
+        assert!(!e.is_missing_endpoint());
+        let e = api.api_error(404, r#"{"error":"no such bucket 'x'","code":"NoSuchBucket"}"#);
+        assert!(!e.is_missing_endpoint(), "a missing bucket is not a missing endpoint");
+        let e = api.api_error(502, "<html>bad gateway</html>");
+        assert!(e.to_string().contains("unexpected reply from http://127.0.0.1:1: HTTP 502"), "{e}");
+        assert_eq!(e.status(), None);
     }
 
     #[test]

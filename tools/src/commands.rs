@@ -1,5 +1,7 @@
-//! The `leofs-adm` commands: one struct per command (its flags and arguments) and its
-//! `run`, which calls the admin API and prints the result the way LeoFS's `leofs-adm` does.
+//! The `leofs-adm` user and bucket commands: one struct per command (its flags and
+//! arguments) and its `run`, which calls the admin API and prints the result the way
+//! LeoFS's `leofs-adm` does (or, with `--json`, the API's reply). The cluster commands are in
+//! `cluster_cmds.rs`.
 
 use crate::client::{encode_segment, Api};
 use crate::table::{leofs_time, permissions, render, role_id};
@@ -49,6 +51,43 @@ struct NewKey {
     secret_access_key: String,
 }
 
+/// The reply to `GET /v1/keys/{id}`.
+#[derive(Debug, Deserialize)]
+struct KeyInfo {
+    user_id: String,
+}
+
+/// With `--json`, prints `reply` (pretty-printed) and returns `true`: the command then
+/// prints nothing else.
+pub(crate) fn json_out(api: &Api, out: &mut dyn Write, reply: &Value) -> Result<bool, Error> {
+    if !api.json_output() {
+        return Ok(false);
+    }
+    let text = serde_json::to_string_pretty(reply).unwrap_or_else(|_| reply.to_string());
+    writeln!(out, "{text}")?;
+    Ok(true)
+}
+
+/// Prints `OK` as LeoFS does after a change (with `--json`, the reply).
+pub(crate) fn ok_out(api: &Api, out: &mut dyn Write, reply: &Value) -> Result<(), Error> {
+    if !json_out(api, out, reply)? {
+        writeln!(out, "OK")?;
+    }
+    Ok(())
+}
+
+/// For endpoints added after the first release: "no such endpoint" means the server is
+/// older than this tool.
+pub(crate) fn newer_endpoint<'a>(api: &'a Api, command: &'static str) -> impl FnOnce(Error) -> Error + 'a {
+    move |e| {
+        if e.is_missing_endpoint() {
+            Error::new(format!("the server at {} does not know `{command}` (no such endpoint): it is older than this leofs-adm; upgrade it", api.endpoint()))
+        } else {
+            e
+        }
+    }
+}
+
 /// Create a user with a fresh S3 access key pair, and print the pair (the only time the
 /// secret is shown).
 #[derive(Args, Debug, Clone, PartialEq, Eq)]
@@ -65,7 +104,11 @@ impl CreateUser {
         if self.password.is_some() {
             eprintln!("leofs-adm: note: the password is ignored; leofs users sign S3 requests with the key pair below");
         }
-        let key: NewKey = api.call("POST", "/v1/users", Some(&json!({ "user_id": self.user_id })))?;
+        let reply: Value = api.call("POST", "/v1/users", Some(&json!({ "user_id": self.user_id })))?;
+        if json_out(api, out, &reply)? {
+            return Ok(());
+        }
+        let key: NewKey = api.decode(reply)?;
         writeln!(out, "  access-key-id: {}", key.access_key_id)?;
         writeln!(out, "  secret-access-key: {}", key.secret_access_key)?;
         Ok(())
@@ -78,7 +121,11 @@ pub struct GetUsers {}
 
 impl GetUsers {
     pub fn run(&self, api: &Api, out: &mut dyn Write) -> Result<(), Error> {
-        let list: UserList = api.get("/v1/users")?;
+        let reply: Value = api.get("/v1/users")?;
+        if json_out(api, out, &reply)? {
+            return Ok(());
+        }
+        let list: UserList = api.decode(reply)?;
         write!(out, "{}", users_table(&list.users))?;
         Ok(())
     }
@@ -105,9 +152,8 @@ pub struct DeleteUser {
 
 impl DeleteUser {
     pub fn run(&self, api: &Api, out: &mut dyn Write) -> Result<(), Error> {
-        let _: Value = api.call("DELETE", &format!("/v1/users/{}", encode_segment(&self.user_id)), None)?;
-        writeln!(out, "OK")?;
-        Ok(())
+        let reply: Value = api.call("DELETE", &format!("/v1/users/{}", encode_segment(&self.user_id)), None)?;
+        ok_out(api, out, &reply)
     }
 }
 
@@ -123,9 +169,8 @@ pub struct AddBucket {
 impl AddBucket {
     pub fn run(&self, api: &Api, out: &mut dyn Write) -> Result<(), Error> {
         let body = json!({ "bucket": self.bucket, "access_key_id": self.access_key_id });
-        let _: Value = api.call("POST", "/v1/buckets", Some(&body))?;
-        writeln!(out, "OK")?;
-        Ok(())
+        let reply: Value = api.call("POST", "/v1/buckets", Some(&body))?;
+        ok_out(api, out, &reply)
     }
 }
 
@@ -135,7 +180,11 @@ pub struct GetBuckets {}
 
 impl GetBuckets {
     pub fn run(&self, api: &Api, out: &mut dyn Write) -> Result<(), Error> {
-        let list: BucketList = api.get("/v1/buckets")?;
+        let reply: Value = api.get("/v1/buckets")?;
+        if json_out(api, out, &reply)? {
+            return Ok(());
+        }
+        let list: BucketList = api.decode(reply)?;
         write!(out, "{}", buckets_table(&list.buckets))?;
         Ok(())
     }
@@ -184,30 +233,162 @@ pub struct UpdateAcl {
 impl UpdateAcl {
     pub fn run(&self, api: &Api, out: &mut dyn Write) -> Result<(), Error> {
         let body = json!({ "acl": self.acl.as_str(), "access_key_id": self.access_key_id });
-        let _: Value = api.call("PUT", &format!("/v1/buckets/{}/acl", encode_segment(&self.bucket)), Some(&body))?;
-        writeln!(out, "OK")?;
+        let reply: Value = api.call("PUT", &format!("/v1/buckets/{}/acl", encode_segment(&self.bucket)), Some(&body))?;
+        ok_out(api, out, &reply)
+    }
+}
+
+/// Show one bucket (by name), or, as LeoFS's `get-bucket <access-key-id>` does, the
+/// buckets of the user holding that access key.
+#[derive(Args, Debug, Clone, PartialEq, Eq)]
+pub struct GetBucket {
+    /// A bucket name, or an access key id of the owner whose buckets to list.
+    pub bucket_or_access_key_id: String,
+}
+
+impl GetBucket {
+    pub fn run(&self, api: &Api, out: &mut dyn Write) -> Result<(), Error> {
+        let reply: Value = api.get("/v1/buckets")?;
+        let all: Vec<Value> = reply.get("buckets").and_then(Value::as_array).cloned().unwrap_or_default();
+        let wanted = &self.bucket_or_access_key_id;
+        let name_of = |b: &Value| b.get("name").and_then(Value::as_str).map(str::to_owned);
+        let mut found: Vec<Value> = all.iter().filter(|b| name_of(b).as_deref() == Some(wanted.as_str())).cloned().collect();
+        if found.is_empty() {
+            let owner = match api.get::<Value>(&format!("/v1/keys/{}", encode_segment(wanted))) {
+                Ok(key) => api.decode::<KeyInfo>(key)?.user_id,
+                Err(e) if e.code() == Some("NoSuchAccessKey") => {
+                    return Err(Error::new(format!("no bucket and no access key named '{wanted}'")));
+                }
+                Err(e) => return Err(e),
+            };
+            found = all.into_iter().filter(|b| b.get("owner").and_then(Value::as_str) == Some(owner.as_str())).collect();
+        }
+        let filtered = json!({ "buckets": found });
+        if json_out(api, out, &filtered)? {
+            return Ok(());
+        }
+        let list: BucketList = api.decode(filtered)?;
+        write!(out, "{}", buckets_table(&list.buckets))?;
         Ok(())
     }
 }
 
-/// Show the node's configuration and state.
+/// Delete a bucket (LeoFS's `delete-bucket <bucket> <access-key-id>`); the key must belong
+/// to the bucket's owner.
+///
+/// The admin API removes the bucket from the catalog without seeing its objects: delete
+/// only an empty bucket this way. Objects left in it stay on disk, unreachable, and
+/// reappear if a bucket of that name is created again. S3 `DeleteBucket` refuses a
+/// non-empty bucket.
 #[derive(Args, Debug, Clone, PartialEq, Eq)]
-pub struct Status {}
+pub struct DeleteBucket {
+    /// The bucket to delete.
+    pub bucket: String,
+    /// An access key id of the bucket's owner.
+    pub access_key_id: String,
+}
 
-/// The order `status` shows the API's fields in; fields not listed follow, by name.
+impl DeleteBucket {
+    pub fn run(&self, api: &Api, out: &mut dyn Write) -> Result<(), Error> {
+        let body = json!({ "access_key_id": self.access_key_id });
+        let path = format!("/v1/buckets/{}", encode_segment(&self.bucket));
+        let reply: Value = api.call("DELETE", &path, Some(&body)).map_err(newer_endpoint(api, "delete-bucket"))?;
+        ok_out(api, out, &reply)
+    }
+}
+
+/// Give a bucket to another user, named by one of their access key ids (the ACL is kept).
+#[derive(Args, Debug, Clone, PartialEq, Eq)]
+pub struct ChownBucket {
+    /// The bucket.
+    pub bucket: String,
+    /// An access key id of the new owner.
+    pub new_owner_access_key_id: String,
+}
+
+impl ChownBucket {
+    pub fn run(&self, api: &Api, out: &mut dyn Write) -> Result<(), Error> {
+        let body = json!({ "access_key_id": self.new_owner_access_key_id });
+        let path = format!("/v1/buckets/{}/owner", encode_segment(&self.bucket));
+        let reply: Value = api.call("PUT", &path, Some(&body)).map_err(newer_endpoint(api, "chown-bucket"))?;
+        ok_out(api, out, &reply)
+    }
+}
+
+/// Create a user holding a given S3 key pair, e.g. one moved over from another system
+/// (the access key id must not exist yet).
+#[derive(Args, Debug, Clone, PartialEq, Eq)]
+pub struct ImportUser {
+    /// User id: 1 to 64 characters of A-Z a-z 0-9 . _ - @
+    pub user_id: String,
+    /// Access key id: 3 to 128 characters of A-Z a-z 0-9 . _ -
+    pub access_key_id: String,
+    /// Secret access key: 8 to 128 printable ASCII characters, no blanks.
+    pub secret_access_key: String,
+}
+
+impl ImportUser {
+    pub fn run(&self, api: &Api, out: &mut dyn Write) -> Result<(), Error> {
+        let body = json!({ "user_id": self.user_id, "access_key_id": self.access_key_id, "secret_access_key": self.secret_access_key });
+        let reply: Value = api.call("POST", "/v1/users/import", Some(&body)).map_err(newer_endpoint(api, "import-user"))?;
+        ok_out(api, out, &reply)
+    }
+}
+
+/// A role as `update-user-role` takes it: LeoFS's role id, or its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleId {
+    /// Role id 1: manages only their own buckets.
+    User,
+    /// Role id 9: manages users, keys and every bucket.
+    Admin,
+}
+
+impl RoleId {
+    /// Parses `1`, `9`, `user`, `normal` or `admin`.
+    pub fn parse(s: &str) -> Result<RoleId, String> {
+        match s {
+            "1" | "user" | "normal" => Ok(RoleId::User),
+            "9" | "admin" => Ok(RoleId::Admin),
+            _ => Err(format!("'{s}' is not a role: use 1 (user) or 9 (admin)")),
+        }
+    }
+
+    /// The catalog's name for the role, as the API takes it.
+    pub fn as_api(self) -> &'static str {
+        match self {
+            RoleId::User => "normal",
+            RoleId::Admin => "admin",
+        }
+    }
+}
+
+/// Change a user's role: 1 = general user, 9 = admin (demoting the last admin who can
+/// sign in is refused).
+#[derive(Args, Debug, Clone, PartialEq, Eq)]
+pub struct UpdateUserRole {
+    /// The user.
+    pub user_id: String,
+    /// 1 (user) or 9 (admin); `user` and `admin` are accepted too.
+    #[arg(value_parser = RoleId::parse)]
+    pub role_id: RoleId,
+}
+
+impl UpdateUserRole {
+    pub fn run(&self, api: &Api, out: &mut dyn Write) -> Result<(), Error> {
+        let path = format!("/v1/users/{}/role", encode_segment(&self.user_id));
+        let reply: Value = api.call("PUT", &path, Some(&json!({ "role": self.role_id.as_api() }))).map_err(newer_endpoint(api, "update-user-role"))?;
+        ok_out(api, out, &reply)
+    }
+}
+
+/// The order `status` shows a single-node server's fields in; fields not listed follow,
+/// by name.
 const STATUS_ORDER: &[&str] =
     &["version", "node", "shards", "s3_listen", "admin_listen", "data_dir", "durability", "region", "uptime_s", "users", "buckets", "catalog_generation"];
 
-impl Status {
-    pub fn run(&self, api: &Api, out: &mut dyn Write) -> Result<(), Error> {
-        let status: Map<String, Value> = api.get("/v1/status")?;
-        writeln!(out, " [System Configuration]")?;
-        write!(out, "{}", status_table(&status))?;
-        Ok(())
-    }
-}
-
-fn status_table(status: &Map<String, Value>) -> String {
+/// `status` of a single-node `leofs server` (`GET /v1/status`) as an item/value table.
+pub(crate) fn status_table(status: &Map<String, Value>) -> String {
     let known = STATUS_ORDER.iter().filter_map(|k| status.get_key_value(*k));
     let rest = status.iter().filter(|(k, _)| !STATUS_ORDER.contains(&k.as_str()));
     let show = |v: &Value| match v {

@@ -64,6 +64,32 @@ pub fn role_id(role: &str) -> String {
     }
 }
 
+/// A RING checksum as the node table shows it: its first 8 hex digits (LeoFS shows 8);
+/// `-` for none yet (all zeros: no RING).
+pub fn short_checksum(hex: &str) -> String {
+    if hex.is_empty() || hex.bytes().all(|b| b == b'0') {
+        return "-".to_owned();
+    }
+    hex.chars().take(8).collect()
+}
+
+/// Unix microseconds as `YYYY-MM-DD HH:MM:SS +0000`.
+pub fn utc_time_us(us: i64) -> String {
+    let secs = us.div_euclid(1_000_000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Days since 1970-01-01 to a civil date (Howard Hinnant's `civil_from_days`).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} +0000", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,5 +124,16 @@ alice@example.com | 1       |
         assert_eq!(permissions("private"), "Me(full_control)");
         assert_eq!(role_id("admin"), "9");
         assert_eq!(role_id("auditor"), "auditor");
+    }
+
+    #[test]
+    fn checksums_and_clock_times() {
+        assert_eq!(short_checksum("433fe365a0b1c2d3"), "433fe365");
+        assert_eq!(short_checksum("0000000000000000"), "-");
+        assert_eq!(short_checksum(""), "-");
+        assert_eq!(utc_time_us(0), "1970-01-01 00:00:00 +0000");
+        assert_eq!(utc_time_us(1_717_243_200_123_456), "2024-06-01 12:00:00 +0000");
+        assert_eq!(utc_time_us(951_782_400_000_000), "2000-02-29 00:00:00 +0000");
+        assert_eq!(utc_time_us(-1), "1969-12-31 23:59:59 +0000");
     }
 }

@@ -196,6 +196,12 @@ impl<D: Disk> Store<D> {
         self.put_kind(Kind::Chunk, key, meta, body, None).await.map(|(v, _)| v)
     }
 
+    /// Takes the next version of this shard's clock, for a write whose copies on other
+    /// nodes are sent before it is stored here ([`Store::put_versioned`] then stores it).
+    pub fn next_version(&self) -> Version {
+        self.inner.clock.borrow_mut().next()
+    }
+
     /// Stores a record with a given version (replication). Returns false when the index
     /// already holds a newer version of the key (the record is then garbage).
     pub async fn put_versioned(&self, kind: Kind, key: &[u8], meta: &ObjectMeta, body: Vec<u8>, version: Version) -> Result<bool> {

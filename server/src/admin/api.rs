@@ -5,15 +5,27 @@
 //! | `GET /v1/status`              |                                                    | version, node, shards, addresses, counts |
 //! | `GET /v1/users`               |                                                    | `{"users":[{user_id, display_name, role, created_at, created_ms, access_key_ids}]}` |
 //! | `POST /v1/users`              | `{"user_id", "display_name"?, "role"?}`            | 201 `{user_id, access_key_id, secret_access_key}`: the only time the secret is shown |
+//! | `POST /v1/users/import`       | `{"user_id", "access_key_id", "secret_access_key"}` | 201 `{user_id, access_key_id}`: a normal user holding exactly that key pair (LeoFS `import-user`) |
 //! | `DELETE /v1/users/{id}`       |                                                    | `{user_id, deleted}` |
+//! | `PUT /v1/users/{id}/role`     | `{"role": "admin" or "normal"}` (also `"user"`, and LeoFS's `"9"`, `"1"`) | the user |
 //! | `GET /v1/keys/{access_key_id}`|                                                    | `{access_key_id, user_id, created_at}` |
 //! | `GET /v1/buckets`             |                                                    | `{"buckets":[{name, owner, acl, location, created_at, created_ms}]}` |
 //! | `POST /v1/buckets`            | `{"bucket", "owner"? or "access_key_id"?, "acl"?, "location"?}` | 201 the bucket |
 //! | `PUT /v1/buckets/{name}/acl`  | `{"acl", "owner"? or "access_key_id"?}`            | the bucket |
+//! | `PUT /v1/buckets/{name}/owner`| `{"owner"? or "access_key_id"?}`: the new owner    | the bucket (LeoFS `chown-bucket`) |
+//! | `DELETE /v1/buckets/{name}`   | none, or `{"owner"? or "access_key_id"?}`          | `{bucket, deleted}`: removes the catalog entry only (see below) |
 //! | `GET /metrics`                |                                                    | Prometheus text, answered by the transport (`admin.rs`, `metrics.rs`) |
 //!
 //! An owner can be named by user id or, as LeoFS's `leofs-adm` does, by one of their access
-//! key ids; on `PUT .../acl` a named owner must own the bucket. Errors are
+//! key ids; on `PUT .../acl` and `DELETE /v1/buckets/{name}` a named owner must own the
+//! bucket. A user named `import` stays reachable: `POST /v1/users/import` is the only
+//! method that path has besides `DELETE`.
+//!
+//! `DELETE /v1/buckets/{name}` (LeoFS `delete-bucket`) cannot check that the bucket is
+//! empty: this API sees the catalog, not the objects. Objects left in a deleted bucket
+//! are not removed; they stay on disk, unreachable, and reappear if a bucket of the same
+//! name is created again (by any user). Empty a bucket first, or delete it with S3
+//! `DeleteBucket`, which refuses a non-empty bucket (`BucketNotEmpty`). Errors are
 //! `{"error": "<message>", "code": "<Code>"}` with status 400, 403, 404, 405, 409 or 500.
 //! Secrets are never listed.
 
@@ -34,7 +46,7 @@ pub struct Reply {
 }
 
 impl Reply {
-    fn ok(status: u16, body: Value) -> Reply {
+    pub fn ok(status: u16, body: Value) -> Reply {
         Reply { status, body }
     }
 
@@ -67,6 +79,7 @@ fn catalog_error(e: &CatalogError) -> Reply {
         CatalogError::RootKeyMismatch { .. } => (409, "RootKeyMismatch"),
         CatalogError::InvalidBucketName { .. } => (400, "InvalidBucketName"),
         CatalogError::Invalid(_) => (400, "InvalidArgument"),
+        CatalogError::Unavailable(_) => (503, "ServiceUnavailable"),
         CatalogError::Io { .. } | CatalogError::Corrupt { .. } | CatalogError::Random(_) => {
             log::error!("admin API: {e}");
             (500, "InternalError")
@@ -121,14 +134,51 @@ struct AclChange {
     access_key_id: Option<String>,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImportUser {
+    user_id: String,
+    access_key_id: String,
+    secret_access_key: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoleChange {
+    role: String,
+}
+
+/// A user, named by id or by one of their access key ids (the new owner of a bucket; the
+/// owner a bucket deletion must match).
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct OwnerRef {
+    owner: Option<String>,
+    access_key_id: Option<String>,
+}
+
+/// A role by name: the catalog's (`admin`, `normal`), LeoFS's role ids (`9`, `1`), or
+/// `user` for normal.
+fn parse_role(name: &str) -> Result<Role, Reply> {
+    match name {
+        "admin" | "9" => Ok(Role::Admin),
+        "normal" | "user" | "1" => Ok(Role::Normal),
+        _ => Err(bad_request("InvalidArgument", &format!("unknown role '{name}': use admin (9) or normal (1)"))),
+    }
+}
+
 /// The paths the API knows, with their parameters percent-decoded.
 enum Route {
     Status,
     Users,
+    /// `/v1/users/{id}`; also `POST /v1/users/import` when the id is `import`.
     User(String),
+    UserRole(String),
     Key(String),
     Buckets,
+    Bucket(String),
     BucketAcl(String),
+    BucketOwner(String),
 }
 
 impl Route {
@@ -149,9 +199,12 @@ impl Route {
             ["v1", "status"] => Some(Route::Status),
             ["v1", "users"] => Some(Route::Users),
             ["v1", "users", id] => Some(Route::User((*id).to_owned())),
+            ["v1", "users", id, "role"] => Some(Route::UserRole((*id).to_owned())),
             ["v1", "keys", key] => Some(Route::Key((*key).to_owned())),
             ["v1", "buckets"] => Some(Route::Buckets),
+            ["v1", "buckets", name] => Some(Route::Bucket((*name).to_owned())),
             ["v1", "buckets", name, "acl"] => Some(Route::BucketAcl((*name).to_owned())),
+            ["v1", "buckets", name, "owner"] => Some(Route::BucketOwner((*name).to_owned())),
             _ => None,
         })
     }
@@ -160,8 +213,9 @@ impl Route {
         match self {
             Route::Status | Route::Key(_) => "GET",
             Route::Users | Route::Buckets => "GET, POST",
-            Route::User(_) => "DELETE",
-            Route::BucketAcl(_) => "PUT",
+            Route::User(id) if id == "import" => "POST, DELETE",
+            Route::User(_) | Route::Bucket(_) => "DELETE",
+            Route::UserRole(_) | Route::BucketAcl(_) | Route::BucketOwner(_) => "PUT",
         }
     }
 }
@@ -191,11 +245,19 @@ impl Admin {
             ("GET", Route::Status) => Ok(self.status()),
             ("GET", Route::Users) => Ok(self.list_users()),
             ("POST", Route::Users) => parse(body).and_then(|req| self.create_user(req)),
+            ("POST", Route::User(id)) if id == "import" => parse(body).and_then(|req| self.import_user(req)),
             ("DELETE", Route::User(id)) => self.delete_user(id),
+            ("PUT", Route::UserRole(id)) => parse(body).and_then(|req| self.set_role(id, req)),
             ("GET", Route::Key(key)) => self.key(key),
             ("GET", Route::Buckets) => Ok(self.list_buckets()),
             ("POST", Route::Buckets) => parse(body).and_then(|req| self.create_bucket(req)),
             ("PUT", Route::BucketAcl(name)) => parse(body).and_then(|req| self.set_acl(name, req)),
+            ("PUT", Route::BucketOwner(name)) => parse(body).and_then(|req| self.chown_bucket(name, req)),
+            // The body is optional here: `DELETE` without one names no owner to check.
+            ("DELETE", Route::Bucket(name)) => {
+                let req = if body.is_empty() { Ok(OwnerRef::default()) } else { parse(body) };
+                req.and_then(|req| self.delete_bucket(name, req))
+            }
             _ => Err(Reply::error(405, "MethodNotAllowed", &format!("{method} is not allowed on {target}; allowed: {}", route.allowed()))),
         };
         result.unwrap_or_else(|reply| reply)
@@ -244,6 +306,20 @@ impl Admin {
             201,
             json!({ "user_id": key.user_id, "access_key_id": key.access_key_id, "secret_access_key": key.secret }),
         ))
+    }
+
+    fn import_user(&self, req: ImportUser) -> Result<Reply, Reply> {
+        let key = self.catalog.import_user(&req.user_id, &req.access_key_id, &req.secret_access_key).map_err(|e| catalog_error(&e))?;
+        log::info!("admin API: imported user '{}' with access key {}", key.user_id, key.access_key_id);
+        Ok(Reply::ok(201, json!({ "user_id": key.user_id, "access_key_id": key.access_key_id })))
+    }
+
+    fn set_role(&self, id: &str, req: RoleChange) -> Result<Reply, Reply> {
+        let role = parse_role(&req.role)?;
+        let user = self.catalog.set_role(id, role).map_err(|e| catalog_error(&e))?;
+        log::info!("admin API: user '{id}' is now {role}");
+        let keys = self.catalog.keys_of(id).unwrap_or_default();
+        Ok(Reply::ok(200, user_json(&user, &keys)))
     }
 
     fn delete_user(&self, id: &str) -> Result<Reply, Reply> {
@@ -307,6 +383,28 @@ impl Admin {
         log::info!("admin API: bucket '{name}' ACL is now {acl}");
         Ok(Reply::ok(200, bucket_json(&bucket)))
     }
+
+    fn chown_bucket(&self, name: &str, req: OwnerRef) -> Result<Reply, Reply> {
+        let owner = self.resolve_owner(req.owner, req.access_key_id)?;
+        let owner = owner.ok_or_else(|| bad_request("InvalidArgument", "name the new owner with \"owner\" (a user id) or \"access_key_id\""))?;
+        let bucket = self.catalog.chown_bucket(name, &owner).map_err(|e| catalog_error(&e))?;
+        log::info!("admin API: bucket '{name}' is now owned by user '{owner}'");
+        Ok(Reply::ok(200, bucket_json(&bucket)))
+    }
+
+    /// Removes the bucket from the catalog, without looking at its objects (see the module
+    /// documentation).
+    fn delete_bucket(&self, name: &str, req: OwnerRef) -> Result<Reply, Reply> {
+        if let Some(owner) = self.resolve_owner(req.owner, req.access_key_id)? {
+            let bucket = self.catalog.bucket(name).ok_or_else(|| catalog_error(&CatalogError::NoSuchBucket { bucket: name.to_owned() }))?;
+            if bucket.owner != owner {
+                return Err(Reply::error(403, "AccessDenied", &format!("bucket '{name}' is owned by user '{}', not by '{owner}'", bucket.owner)));
+            }
+        }
+        let bucket = self.catalog.delete_bucket(name).map_err(|e| catalog_error(&e))?;
+        log::info!("admin API: deleted bucket '{name}' of user '{}' from the catalog", bucket.owner);
+        Ok(Reply::ok(200, json!({ "bucket": bucket.name, "deleted": true })))
+    }
 }
 
 fn user_json(u: &User, keys: &[AccessKey]) -> Value {
@@ -346,9 +444,117 @@ mod tests {
         assert!(matches!(route("/v1/buckets/photos/acl?x=1"), Some(Route::BucketAcl(b)) if b == "photos"));
         assert!(matches!(route("/v1/users/"), Some(Route::Users)));
         assert!(route("/v1/users/a/b").is_none());
+        assert!(matches!(route("/v1/users/import"), Some(Route::User(id)) if id == "import"));
+        assert!(matches!(route("/v1/users/bob%2Bops/role"), Some(Route::UserRole(id)) if id == "bob+ops"));
+        assert!(matches!(route("/v1/buckets/photos"), Some(Route::Bucket(b)) if b == "photos"));
+        assert!(matches!(route("/v1/buckets/photos/"), Some(Route::Bucket(b)) if b == "photos"));
+        assert!(matches!(route("/v1/buckets/photos/owner"), Some(Route::BucketOwner(b)) if b == "photos"));
+        assert!(route("/v1/buckets/photos/tags").is_none());
         assert!(route("/metrics").is_none());
         assert!(route("/").is_none());
         assert!(Route::of("/v1/users/%FF").is_err());
+    }
+
+    /// An admin API over a fresh catalog (root plus `alice`, who owns `photos`), removed
+    /// when the guard drops.
+    struct Fixture {
+        admin: Admin,
+        dir: std::path::PathBuf,
+        alice_key: String,
+    }
+
+    impl Drop for Fixture {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    fn fixture(name: &str) -> Fixture {
+        let dir = std::env::temp_dir().join(format!("leofs-admin-api-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let catalog = Catalog::open(&dir).unwrap();
+        catalog.ensure_root(None, None).unwrap();
+        let alice_key = catalog.create_user("alice", "").unwrap().access_key_id;
+        catalog.create_bucket("photos", "alice", Acl::Private, None).unwrap();
+        let cfg = ServerConfig::resolve(&crate::cli::ServerArgs::default()).unwrap();
+        Fixture { admin: Admin::new(catalog, cfg), dir, alice_key }
+    }
+
+    fn call(f: &Fixture, method: &str, target: &str, body: Value) -> Reply {
+        let body = if body.is_null() { Vec::new() } else { body.to_string().into_bytes() };
+        f.admin.handle(method, target, &body)
+    }
+
+    #[test]
+    fn import_user_takes_the_given_key_pair() {
+        let f = fixture("import");
+        let r = call(&f, "POST", "/v1/users/import", json!({"user_id": "carol", "access_key_id": "AKIDCAROL", "secret_access_key": "carol-secret-1"}));
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        assert_eq!(r.body, json!({"user_id": "carol", "access_key_id": "AKIDCAROL"}), "the secret is not echoed");
+        assert_eq!(f.admin.catalog.lookup_key("AKIDCAROL").unwrap().0.secret, "carol-secret-1");
+        let again = call(&f, "POST", "/v1/users/import", json!({"user_id": "carol", "access_key_id": "AKIDOTHER", "secret_access_key": "carol-secret-1"}));
+        assert_eq!((again.status, again.body["code"].as_str()), (409, Some("UserAlreadyExists")));
+        let bad = call(&f, "POST", "/v1/users/import", json!({"user_id": "dave", "access_key_id": "AKIDDAVE"}));
+        assert_eq!((bad.status, bad.body["code"].as_str()), (400, Some("MalformedJSON")));
+        // `/v1/users/import` is still a user's path for DELETE.
+        let gone = call(&f, "DELETE", "/v1/users/import", Value::Null);
+        assert_eq!((gone.status, gone.body["code"].as_str()), (404, Some("NoSuchUser")));
+        let r = call(&f, "PUT", "/v1/users/import", Value::Null);
+        assert_eq!(r.status, 405);
+        assert!(r.body["error"].as_str().unwrap().contains("allowed: POST, DELETE"), "{:?}", r.body);
+    }
+
+    #[test]
+    fn roles_change_by_name_or_leofs_role_id() {
+        let f = fixture("role");
+        let r = call(&f, "PUT", "/v1/users/alice/role", json!({"role": "admin"}));
+        assert_eq!((r.status, r.body["role"].as_str()), (200, Some("admin")), "{:?}", r.body);
+        assert_eq!(r.body["access_key_ids"], json!([f.alice_key]));
+        let r = call(&f, "PUT", "/v1/users/alice/role", json!({"role": "user"}));
+        assert_eq!(r.body["role"].as_str(), Some("normal"));
+        let r = call(&f, "PUT", "/v1/users/alice/role", json!({"role": "9"}));
+        assert_eq!(r.body["role"].as_str(), Some("admin"));
+        let r = call(&f, "PUT", "/v1/users/alice/role", json!({"role": "emperor"}));
+        assert_eq!((r.status, r.body["code"].as_str()), (400, Some("InvalidArgument")));
+        let r = call(&f, "PUT", "/v1/users/nobody/role", json!({"role": "admin"}));
+        assert_eq!((r.status, r.body["code"].as_str()), (404, Some("NoSuchUser")));
+        // alice is an admin now, so root may step down; then alice may not.
+        assert_eq!(call(&f, "PUT", "/v1/users/root/role", json!({"role": "normal"})).status, 200);
+        let r = call(&f, "PUT", "/v1/users/alice/role", json!({"role": "normal"}));
+        assert_eq!((r.status, r.body["code"].as_str()), (409, Some("LastAdmin")));
+    }
+
+    #[test]
+    fn chown_bucket_names_the_new_owner_by_key_or_id() {
+        let f = fixture("chown");
+        let root_key = f.admin.catalog.keys_of("root").unwrap()[0].access_key_id.clone();
+        let r = call(&f, "PUT", "/v1/buckets/photos/owner", json!({"access_key_id": root_key}));
+        assert_eq!((r.status, r.body["owner"].as_str()), (200, Some("root")), "{:?}", r.body);
+        let r = call(&f, "PUT", "/v1/buckets/photos/owner", json!({"owner": "alice"}));
+        assert_eq!(r.body["owner"].as_str(), Some("alice"));
+        let r = call(&f, "PUT", "/v1/buckets/photos/owner", json!({}));
+        assert_eq!((r.status, r.body["code"].as_str()), (400, Some("InvalidArgument")));
+        let r = call(&f, "PUT", "/v1/buckets/photos/owner", json!({"access_key_id": "LEONOSUCHKEY"}));
+        assert_eq!((r.status, r.body["code"].as_str()), (404, Some("NoSuchAccessKey")));
+        let r = call(&f, "PUT", "/v1/buckets/nope/owner", json!({"owner": "alice"}));
+        assert_eq!((r.status, r.body["code"].as_str()), (404, Some("NoSuchBucket")));
+    }
+
+    #[test]
+    fn delete_bucket_checks_the_named_owner() {
+        let f = fixture("delete-bucket");
+        let root_key = f.admin.catalog.keys_of("root").unwrap()[0].access_key_id.clone();
+        let r = call(&f, "DELETE", "/v1/buckets/photos", json!({"access_key_id": root_key}));
+        assert_eq!((r.status, r.body["code"].as_str()), (403, Some("AccessDenied")));
+        assert!(f.admin.catalog.bucket("photos").is_some());
+        let r = call(&f, "DELETE", "/v1/buckets/photos", json!({"access_key_id": f.alice_key}));
+        assert_eq!((r.status, &r.body), (200, &json!({"bucket": "photos", "deleted": true})));
+        assert!(f.admin.catalog.bucket("photos").is_none());
+        let r = call(&f, "DELETE", "/v1/buckets/photos", Value::Null);
+        assert_eq!((r.status, r.body["code"].as_str()), (404, Some("NoSuchBucket")));
+        f.admin.catalog.create_bucket("logs", "alice", Acl::Private, None).unwrap();
+        assert_eq!(call(&f, "DELETE", "/v1/buckets/logs", Value::Null).status, 200, "no body: no owner check");
+        assert_eq!(call(&f, "GET", "/v1/buckets/logs", Value::Null).status, 405);
     }
 
     #[test]

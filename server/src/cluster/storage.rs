@@ -156,6 +156,22 @@ impl StorageCore {
         };
         let view = self.view.get();
         let replicas = self.other_replicas(&view, &req.key);
+        let c = view.ring.consistency();
+        let quorum = if kind == Kind::Tombstone { c.d } else { c.w }.max(1);
+        let owned_here = crate::shard::shard_of(&req.key, self.shards.count()) == self.shards.local.id;
+        if cond == PutCond::None && owned_here {
+            // The common case: the version is taken first, so the copies go out to the
+            // other replicas while this node writes its own (one round of fsyncs, not two).
+            let store = &self.shards.local.store;
+            let version = store.next_version();
+            let existed = kind == Kind::Tombstone && store.stat(&req.key).is_some();
+            let copy = if replicas.is_empty() { Vec::new() } else { object.clone() };
+            let acks = self.send_copies(&view, replicas, req.kind, req.key.clone(), req.meta, copy, version);
+            self.shards.write(kind, req.key, meta, object, PutCond::None, Some(version)).await.map_err(put_reply)?;
+            let acks = wait_acks(acks, quorum).await;
+            return finish(version, existed, acks, quorum);
+        }
+        // A conditional write is decided here first, and copied only if it holds.
         let copy = if replicas.is_empty() { Vec::new() } else { object.clone() };
         let (version, existed) = if kind == Kind::Tombstone {
             let (existed, v) = self.shards.delete_versioned(req.key.clone()).await.map_err(engine_reply)?;
@@ -164,13 +180,9 @@ impl StorageCore {
             let (v, _) = self.shards.write(kind, req.key.clone(), meta, object, cond, None).await.map_err(put_reply)?;
             (v, false)
         };
-        let c = view.ring.consistency();
-        let quorum = if kind == Kind::Tombstone { c.d } else { c.w }.max(1);
-        let acks = self.replicate(&view, replicas, req.kind, req.key, req.meta, copy, version, quorum).await;
-        if acks < quorum {
-            return Err((Status::Unavailable, format!("{acks} of the {quorum} copies this write needs are durable; the others are queued for repair")));
-        }
-        Ok(vec![resp(WriteResp { version: to_rpc_version(version), applied: true, existed, acks })])
+        let acks = self.send_copies(&view, replicas, req.kind, req.key, req.meta, copy, version);
+        let acks = wait_acks(acks, quorum).await;
+        finish(version, existed, acks, quorum)
     }
 
     /// The key's replicas other than this node.
@@ -179,31 +191,24 @@ impl StorageCore {
         view.ring.preference_list(key).into_iter().filter(|&m| view.ring.members()[m].id != *me).collect()
     }
 
-    /// Sends the write to `replicas`; returns the number of durable copies (this node's
-    /// included) once `quorum` is reached or every replica has answered. Replicas still
-    /// in flight finish in the background; each failure queues a repair first.
+    /// Sends the write to `replicas`, each in its own task; a copy that fails queues a
+    /// repair before it reports. Returns the channel the outcomes arrive on, and how many.
     #[allow(clippy::too_many_arguments)]
-    async fn replicate(&self, view: &View, replicas: Vec<usize>, kind: WriteKind, key: Vec<u8>, meta: Vec<u8>, object: Vec<u8>, version: Version, quorum: u8) -> u8 {
-        let mut acks = 1u8;
-        if replicas.is_empty() {
-            return acks;
-        }
+    fn send_copies(&self, view: &View, replicas: Vec<usize>, kind: WriteKind, key: Vec<u8>, meta: Vec<u8>, object: Vec<u8>, version: Version) -> Copies {
         let (tx, rx) = leofs_rt::sync::cross::unbounded::<bool>();
         let fields = WriteReq { kind, coordinate: false, cond: Cond::None, version: Some(to_rpc_version(version)), key: key.clone(), meta }.encode_fields();
-        let mut pending = 0;
-        let last = replicas.len() - 1;
+        let n = replicas.len();
         let mut object = Some(object);
         for (i, m) in replicas.into_iter().enumerate() {
             let target = view.ring.members()[m].id.clone();
             let addr = view.shard_addr(m, &key);
-            let body = if i == last { object.take().unwrap_or_default() } else { object.clone().unwrap_or_default() };
+            let body = if i + 1 == n { object.take().unwrap_or_default() } else { object.clone().unwrap_or_default() };
             let down = !view.serving(m) || addr.is_none();
             let shards = self.shards.clone();
             let pool = self.pool.clone();
             let fields = fields.clone();
             let key = key.clone();
             let tx = tx.clone();
-            pending += 1;
             leofs_rt::task::spawn(async move {
                 let ok = match (down, addr) {
                     (false, Some(addr)) => match pool.call(addr, Op::Write, vec![fields, body], CALL_TIMEOUT).await {
@@ -221,16 +226,7 @@ impl StorageCore {
                 let _ = tx.send(ok);
             });
         }
-        drop(tx);
-        while pending > 0 && acks < quorum {
-            match rx.recv_async().await {
-                Ok(true) => acks += 1,
-                Ok(false) => {}
-                Err(_) => break,
-            }
-            pending -= 1;
-        }
-        acks
+        Copies { rx, pending: n }
     }
 
     async fn read(&self, body: &[u8]) -> Reply {
@@ -273,6 +269,34 @@ impl StorageCore {
             _ => Err(bad("a storage node takes only repair requests")),
         }
     }
+}
+
+/// Outcomes of the copies sent to other replicas.
+struct Copies {
+    rx: leofs_rt::sync::cross::Receiver<bool>,
+    pending: usize,
+}
+
+/// Durable copies (this node's included) once `quorum` is reached or every copy has
+/// answered; copies still in flight finish in the background.
+async fn wait_acks(mut c: Copies, quorum: u8) -> u8 {
+    let mut acks = 1u8;
+    while c.pending > 0 && acks < quorum {
+        match c.rx.recv_async().await {
+            Ok(true) => acks += 1,
+            Ok(false) => {}
+            Err(_) => break,
+        }
+        c.pending -= 1;
+    }
+    acks
+}
+
+fn finish(version: Version, existed: bool, acks: u8, quorum: u8) -> Reply {
+    if acks < quorum {
+        return Err((Status::Unavailable, format!("{acks} of the {quorum} copies this write needs are durable; the others are queued for repair")));
+    }
+    Ok(vec![resp(WriteResp { version: to_rpc_version(version), applied: true, existed, acks })])
 }
 
 fn resp(r: WriteResp) -> Vec<u8> {

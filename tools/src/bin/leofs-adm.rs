@@ -15,7 +15,10 @@ fn main() {
     };
     let stdout = std::io::stdout();
     if let Err(e) = leofs_tools::run(&cli, &mut stdout.lock()) {
-        eprintln!("leofs-adm: error: {e}");
+        // `leofs-adm ... | head`: the reader has all it wanted.
+        if !e.is_broken_pipe() {
+            eprintln!("leofs-adm: error: {e}");
+        }
         std::process::exit(1);
     }
 }
