@@ -42,53 +42,66 @@ impl From<RpcError> for FrameError {
     }
 }
 
-/// A connection carrying frames.
+/// A connection carrying frames, with the bytes read but not yet consumed.
 pub struct FrameConn {
     pub stream: Stream,
+    buf: Vec<u8>,
 }
+
+/// One read asks for this much: a small frame (head and body) arrives in one read.
+const READ_BYTES: usize = 64 << 10;
 
 impl FrameConn {
     pub fn new(stream: Stream) -> FrameConn {
         let _ = stream.set_nodelay();
-        FrameConn { stream }
+        FrameConn { stream, buf: Vec::new() }
     }
 
-    /// Reads exactly `n` more bytes onto `buf`.
-    async fn read_into(&mut self, mut buf: Vec<u8>, n: usize) -> Result<Vec<u8>, FrameError> {
-        let want = buf.len() + n;
-        buf.reserve_exact(n);
-        while buf.len() < want {
-            let rest = want - buf.len();
-            let (r, b) = self.stream.read_append(buf, rest.min(4 << 20)).await;
-            buf = b;
-            match r {
-                Ok(0) => return Err(FrameError::Closed),
-                Ok(_) => {}
-                Err(e) => return Err(FrameError::Io(e)),
-            }
+    /// Reads once, appending at most `max` bytes to `buf`.
+    async fn fill_into(&mut self, buf: Vec<u8>, max: usize) -> Result<Vec<u8>, FrameError> {
+        let (r, buf) = self.stream.read_append(buf, max).await;
+        match r {
+            Ok(0) => Err(FrameError::Closed),
+            Ok(_) => Ok(buf),
+            Err(e) => Err(FrameError::Io(e)),
         }
-        Ok(buf)
     }
 
-    /// Reads one frame's head, waiting at most `idle` for its first byte... and then the
-    /// rest of the frame within `within`. `None` idle waits forever.
-    pub async fn read_head(&mut self) -> Result<FrameHead, FrameError> {
-        let b = self.read_into(Vec::with_capacity(HEAD_LEN), HEAD_LEN).await?;
-        let head: [u8; HEAD_LEN] = b[..].try_into().expect("read exactly HEAD_LEN");
-        Ok(FrameHead::decode(&head, MAX_BODY)?)
+    async fn fill(&mut self) -> Result<(), FrameError> {
+        let buf = std::mem::take(&mut self.buf);
+        self.buf = self.fill_into(buf, READ_BYTES).await?;
+        Ok(())
     }
 
-    /// Reads a frame body of `head.body_len` bytes and verifies its checksum.
-    pub async fn read_body(&mut self, head: &FrameHead) -> Result<Vec<u8>, FrameError> {
-        let body = self.read_into(Vec::new(), head.body_len as usize).await?;
-        head.check_body(&body)?;
-        Ok(body)
-    }
-
-    /// Reads a whole frame.
+    /// Reads a whole frame and verifies it. A small frame costs one read; a large body is
+    /// read straight into its own buffer.
     pub async fn read_frame(&mut self) -> Result<(FrameHead, Vec<u8>), FrameError> {
-        let head = self.read_head().await?;
-        let body = self.read_body(&head).await?;
+        while self.buf.len() < HEAD_LEN {
+            self.fill().await?;
+        }
+        let head_bytes: [u8; HEAD_LEN] = self.buf[..HEAD_LEN].try_into().expect("HEAD_LEN bytes");
+        let head = FrameHead::decode(&head_bytes, MAX_BODY)?;
+        let len = head.body_len as usize;
+        let end = HEAD_LEN + len;
+        let body = if end <= READ_BYTES {
+            while self.buf.len() < end {
+                self.fill().await?;
+            }
+            let body = self.buf[HEAD_LEN..end].to_vec();
+            self.buf.drain(..end);
+            body
+        } else {
+            let have = (self.buf.len() - HEAD_LEN).min(len);
+            let mut body = Vec::with_capacity(len);
+            body.extend_from_slice(&self.buf[HEAD_LEN..HEAD_LEN + have]);
+            self.buf.drain(..HEAD_LEN + have);
+            while body.len() < len {
+                let rest = len - body.len();
+                body = self.fill_into(body, rest.min(4 << 20)).await?;
+            }
+            body
+        };
+        head.check_body(&body)?;
         Ok((head, body))
     }
 
