@@ -298,11 +298,13 @@ fn core_main(a: CoreArgs) {
         leofs_rt::task::spawn(metrics::serve(a.core, store.clone(), a.metrics_rx.clone()));
         let shards = local.map(|local| Shards { local, senders: a.senders.clone() });
         if let (Some(shared), Some(shards), Some(rpc)) = (&a.shared, &shards, &a.rpc) {
+            let pool = Rc::new(crate::cluster::pool::Pool::new());
             let sc = Rc::new(crate::cluster::storage::StorageCore {
                 core: a.core,
                 shards: shards.clone(),
                 view: crate::cluster::LocalView::new(shared.clone()),
-                pool: Rc::new(crate::cluster::pool::Pool::new()),
+                pool: pool.clone(),
+                batcher: crate::cluster::batch::Batcher::new(pool),
             });
             match leofs_rt::net::Listener::from_std(rpc) {
                 Ok(l) => {

@@ -27,13 +27,16 @@ pub enum Op {
     Read = 2,
     /// List keys under a prefix ([`ListReq`](super::ListReq)).
     List = 3,
+    /// Several small requests (writes, reads) in one frame ([`batch`](super::batch)):
+    /// under load, one frame and one wake-up carry many requests between two shards.
+    Batch = 4,
     /// Cluster control; the body is JSON owned by the control module.
     Control = 16,
 }
 
 impl Op {
     /// Every op, in code order.
-    pub const ALL: [Op; 4] = [Op::Write, Op::Read, Op::List, Op::Control];
+    pub const ALL: [Op; 5] = [Op::Write, Op::Read, Op::List, Op::Batch, Op::Control];
 
     /// Lowercase name, for logs and metrics.
     pub fn as_str(self) -> &'static str {
@@ -41,6 +44,7 @@ impl Op {
             Op::Write => "write",
             Op::Read => "read",
             Op::List => "list",
+            Op::Batch => "batch",
             Op::Control => "control",
         }
     }

@@ -30,6 +30,7 @@
 //!
 //! Nothing here does I/O or panics on any input, which [`fuzz_rpc`] lets a fuzzer check.
 
+pub mod batch;
 mod frame;
 pub mod msg;
 
@@ -116,6 +117,14 @@ fn fuzz_messages(body: &[u8]) {
     }
     if let Ok((_, object)) = ReadResp::decode_body(body) {
         assert!(body.ends_with(object));
+    }
+    if let Ok(items) = batch::decode_requests(body) {
+        let again: Vec<u8> = batch::encode_requests(items.iter().map(|(op, i)| (*op, vec![i.to_vec()])).collect()).concat();
+        assert_eq!(again, body, "a request batch re-encodes differently");
+    }
+    if let Ok(items) = batch::decode_responses(body) {
+        let owned: Vec<(Status, Vec<u8>)> = items.iter().map(|(s, b)| (*s, b.to_vec())).collect();
+        assert_eq!(batch::encode_responses(&owned), body, "a response batch re-encodes differently");
     }
     let msg = error_message(body);
     let cut = error_body(&msg);

@@ -84,6 +84,7 @@ fn node_failure(e: &FrameError) -> bool {
 pub struct ClusterClient {
     pub view: LocalView,
     pub pool: Rc<Pool>,
+    batcher: Rc<super::batch::Batcher>,
 }
 
 /// One replica's answer to a read.
@@ -94,7 +95,8 @@ struct Answer {
 
 impl ClusterClient {
     pub fn new(view: LocalView) -> ClusterClient {
-        ClusterClient { view, pool: Rc::new(Pool::new()) }
+        let pool = Rc::new(Pool::new());
+        ClusterClient { view, batcher: super::batch::Batcher::new(pool.clone()), pool }
     }
 
     /// Replicas of `key` worth asking, primary first: serving nodes, then the rest (a node
@@ -138,8 +140,13 @@ impl ClusterClient {
         for (i, &m) in cands.iter().take(tries).enumerate() {
             let Some(addr) = v.shard_addr(m, &req.key) else { continue };
             let b = if i + 1 == tries { body.take().unwrap_or_default() } else { body.clone().unwrap_or_default() };
-            match self.pool.call(addr, Op::Write, vec![fields.clone(), b], CALL_TIMEOUT).await {
-                Ok((_, resp)) => return WriteResp::decode(&resp).map_err(|e| PutError::Engine(unavailable(e.to_string()))),
+            let sent = if b.len() <= super::batch::BATCH_OBJECT_MAX {
+                self.batcher.send(addr, Op::Write, vec![fields.clone(), b], CALL_TIMEOUT).await.map(|(_, r)| r)
+            } else {
+                self.pool.call(addr, Op::Write, vec![fields.clone(), b], CALL_TIMEOUT).await.map(|(_, r)| r)
+            };
+            match sent {
+                Ok(resp) => return WriteResp::decode(&resp).map_err(|e| PutError::Engine(unavailable(e.to_string()))),
                 Err(e) if node_failure(&e) => {
                     log::warn!("write via {}: {e}", v.ring.members()[m].id);
                     last = Some(e);
@@ -166,8 +173,13 @@ impl ClusterClient {
         let addr = v.shard_addr(m, key).ok_or_else(|| FrameError::Remote(Status::Unavailable, "no address".into()))?;
         let mut body = Vec::new();
         ReadReq { key: key.to_vec(), meta_only }.encode(&mut body);
-        let (head, resp) = self.pool.call(addr, Op::Read, vec![body], CALL_TIMEOUT).await?;
-        if head.status == Status::NotFound {
+        // Batched with other reads of that shard; an object too large for a batch is
+        // answered `TooLarge` there and fetched on its own.
+        let (status, resp) = match self.batcher.send(addr, Op::Read, vec![body.clone()], CALL_TIMEOUT).await {
+            Err(FrameError::Remote(Status::TooLarge, _)) => self.pool.call(addr, Op::Read, vec![body], CALL_TIMEOUT).await.map(|(h, b)| (h.status, b))?,
+            other => other?,
+        };
+        if status == Status::NotFound {
             return Ok(Answer { member: m, found: None });
         }
         let (r, object) = ReadResp::decode_body(&resp)?;

@@ -5,6 +5,7 @@
 //! refreshes from the manager; cores read it through a [`LocalView`], which touches shared
 //! memory only when the view changed. The manager is never in the data path.
 
+pub mod batch;
 pub mod client;
 pub mod frame_io;
 pub mod heartbeat;

@@ -30,6 +30,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub const MQ_PREFIX: &[u8] = b"\0mq\0";
+/// Objects up to this size are read inside a batch.
+const BATCH_READ_MAX: u64 = 64 << 10;
 /// How often the repair worker looks at its queue.
 const MQ_POLL: Duration = Duration::from_millis(200);
 /// Longest wait between two attempts at an unreachable target.
@@ -42,6 +44,7 @@ pub struct StorageCore {
     pub shards: Shards,
     pub view: LocalView,
     pub pool: Rc<Pool>,
+    pub batcher: Rc<super::batch::Batcher>,
 }
 
 type Reply = Result<Vec<Vec<u8>>, (Status, String)>;
@@ -119,6 +122,7 @@ async fn serve_conn(mut conn: FrameConn, sc: Rc<StorageCore>) {
         }
         let reply = match head.op {
             Op::Write => sc.write(body).await,
+            Op::Batch => sc.batch(&body).await,
             Op::Read => sc.read(&body).await,
             Op::List => sc.list(&body).await,
             Op::Control => sc.control(&body).await,
@@ -185,6 +189,32 @@ impl StorageCore {
         finish(version, existed, acks, quorum)
     }
 
+    /// A batch: every request at once (writes share this shard's group commits), each
+    /// answered on its own. A read of an object larger than [`BATCH_READ_MAX`] is answered
+    /// `TooLarge` (the client fetches it alone), which keeps batch responses small.
+    async fn batch(&self, body: &[u8]) -> Reply {
+        let items = leofs_net::rpc::batch::decode_requests(body).map_err(bad)?;
+        let futs: Vec<_> = items
+            .into_iter()
+            .map(|(op, b)| async move {
+                match op {
+                    Op::Write => self.write(b.to_vec()).await,
+                    Op::Read => self.read_limited(b, BATCH_READ_MAX).await,
+                    other => Err(bad(format!("{} cannot be batched", other.as_str()))),
+                }
+            })
+            .collect();
+        let outcomes: Vec<(Status, Vec<u8>)> = leofs_rt::task::join_all(futs)
+            .await
+            .into_iter()
+            .map(|r| match r {
+                Ok(parts) => (Status::Ok, parts.concat()),
+                Err((status, msg)) => (status, leofs_net::rpc::error_body(&msg)),
+            })
+            .collect();
+        Ok(vec![leofs_net::rpc::batch::encode_responses(&outcomes)])
+    }
+
     /// The key's replicas other than this node.
     fn other_replicas(&self, view: &View, key: &[u8]) -> Vec<usize> {
         let me = &self.view.shared().node_id;
@@ -206,12 +236,17 @@ impl StorageCore {
             let down = !view.serving(m) || addr.is_none();
             let shards = self.shards.clone();
             let pool = self.pool.clone();
+            let batcher = self.batcher.clone();
             let fields = fields.clone();
             let key = key.clone();
             let tx = tx.clone();
             leofs_rt::task::spawn(async move {
                 let ok = match (down, addr) {
-                    (false, Some(addr)) => match pool.call(addr, Op::Write, vec![fields, body], CALL_TIMEOUT).await {
+                    (false, Some(addr)) => match if body.len() <= super::batch::BATCH_OBJECT_MAX {
+                        batcher.send(addr, Op::Write, vec![fields, body], CALL_TIMEOUT).await.map(|(_, r)| r)
+                    } else {
+                        pool.call(addr, Op::Write, vec![fields, body], CALL_TIMEOUT).await.map(|(_, r)| r)
+                    } {
                         Ok(_) => true,
                         Err(e) => {
                             log::warn!("replica write to {target}: {e}; queued for repair");
@@ -230,6 +265,10 @@ impl StorageCore {
     }
 
     async fn read(&self, body: &[u8]) -> Reply {
+        self.read_limited(body, u64::MAX).await
+    }
+
+    async fn read_limited(&self, body: &[u8], max_size: u64) -> Reply {
         let req = ReadReq::decode(body).map_err(bad)?;
         let Some(entry) = self.shards.entry_with(req.key.clone(), true).await.map_err(engine_reply)? else {
             return Err((Status::NotFound, String::new()));
@@ -237,6 +276,9 @@ impl StorageCore {
         if !entry.is_live() || req.meta_only {
             // An entry-only answer comes from the index: no disk read.
             return Ok(vec![ReadResp { entry: entry_info(&entry), meta: Vec::new() }.encode_fields()]);
+        }
+        if entry.size > max_size {
+            return Err((Status::TooLarge, format!("{} bytes: read it alone", entry.size)));
         }
         let Some(mut got) = self.shards.get(req.key).await.map_err(engine_reply)? else { return Err((Status::NotFound, String::new())) };
         let mut object = Vec::with_capacity(got.entry.size as usize);
