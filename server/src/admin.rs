@@ -53,6 +53,11 @@ pub async fn serve(listener: Listener, catalog: Catalog, stop: Arc<AtomicBool>, 
 pub trait AdminExt {
     /// The reply, or `None` when the path is not this extension's.
     fn handle<'a>(&'a self, method: &'a str, target: &'a str, body: &'a [u8]) -> Pin<Box<dyn Future<Output = Option<Reply>> + 'a>>;
+
+    /// The cluster gauges for `GET /metrics`.
+    fn cluster_gauges(&self) -> Option<metrics::ClusterGauges> {
+        None
+    }
 }
 
 /// [`serve`] with an extension.
@@ -222,7 +227,8 @@ async fn serve_conn(stream: Stream, admin: Rc<(Admin, Option<Rc<dyn AdminExt>>)>
         let keep = head.keep_alive && !stop.load(Ordering::Relaxed);
         let is_head = head.method == http::Method::HEAD;
         let written = if is_metrics_path(&head.target) {
-            write_metrics(&mut conn, &head, &metrics, !keep, is_head, &mut date).await
+            let gauges = admin.1.as_ref().and_then(|e| e.cluster_gauges());
+            write_metrics(&mut conn, &head, &metrics, gauges, !keep, is_head, &mut date).await
         } else {
             let ext = match &admin.1 {
                 Some(ext) => ext.handle(head.method.as_str(), &head.target, &body).await,
@@ -243,14 +249,14 @@ fn is_metrics_path(target: &str) -> bool {
 
 /// Answers `GET /metrics`: every core's snapshot, in the format the client's `Accept` asks
 /// for (Prometheus asks for OpenMetrics; anything else gets the 0.0.4 text format).
-async fn write_metrics(conn: &mut Conn, head: &RequestHead, src: &MetricsSource, close: bool, is_head: bool, date: &mut DateCache) -> std::io::Result<()> {
+async fn write_metrics(conn: &mut Conn, head: &RequestHead, src: &MetricsSource, cluster: Option<metrics::ClusterGauges>, close: bool, is_head: bool, date: &mut DateCache) -> std::io::Result<()> {
     if head.method != http::Method::GET && !is_head {
         let reply = Reply::error(405, "MethodNotAllowed", &format!("{} is not allowed on /metrics; allowed: GET", head.method));
         return conn.write(&reply, close, is_head, date).await;
     }
     let format = Format::negotiate(head.header_str("accept"));
     let cores = src.cores.collect().await;
-    match metrics::encode(cores, src.catalog.all_buckets().len(), src.catalog.users().len(), format) {
+    match metrics::encode_with(cores, src.catalog.all_buckets().len(), src.catalog.users().len(), cluster, format) {
         Ok(text) => conn.write_body(200, format.content_type(), text.as_bytes(), close, is_head, date).await,
         Err(e) => {
             log::error!("metrics: cannot encode a scrape: {e}");

@@ -10,7 +10,7 @@
 
 mod expose;
 
-pub use expose::{encode, Format};
+pub use expose::{encode, encode_with, ClusterGauges, Format};
 
 use crate::shard::ShardStore;
 use leofs_engine::store::Stats;

@@ -323,7 +323,15 @@ fn core_main(a: CoreArgs) {
         if let Some(admin) = &a.admin {
             match leofs_rt::net::Listener::from_std(admin) {
                 Ok(l) => {
-                    leofs_rt::task::spawn(crate::admin::serve(l, a.catalog.clone(), a.stop.clone(), a.cfg.clone(), a.metrics.clone()));
+                    let ext: Option<Rc<dyn crate::admin::AdminExt>> = match (&a.shared, &a.cfg.cluster) {
+                        (Some(shared), Some(c)) => Some(Rc::new(crate::cluster::node_admin::NodeAdmin {
+                            role: if a.role == Role::Storage { "storage" } else { "gateway" },
+                            shared: shared.clone(),
+                            manager: c.manager,
+                        })),
+                        _ => None,
+                    };
+                    leofs_rt::task::spawn(crate::admin::serve_with(l, a.catalog.clone(), a.stop.clone(), a.cfg.clone(), a.metrics.clone(), ext));
                 }
                 Err(e) => {
                     let _ = a.ready.send((a.core, Err(format!("cannot accept on the admin socket: {e}"))));

@@ -331,5 +331,22 @@ impl crate::admin::AdminExt for Manager {
     fn handle<'a>(&'a self, method: &'a str, target: &'a str, body: &'a [u8]) -> Pin<Box<dyn Future<Output = Option<Reply>> + 'a>> {
         Manager::handle(self, method, target, body)
     }
+
+    fn cluster_gauges(&self) -> Option<crate::metrics::ClusterGauges> {
+        let c = self.cluster.borrow();
+        let mut repairs: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+        for m in c.members.values() {
+            for (t, n) in &m.mq {
+                *repairs.entry(t.clone()).or_insert(0) += n;
+            }
+        }
+        Some(crate::metrics::ClusterGauges {
+            ring_version: c.ring.as_ref().map_or(0, |r| r.version()),
+            ring_checksum: c.ring.as_ref().map_or(String::new(), |r| format!("{:016x}", r.checksum())),
+            states: c.members.values().map(|m| (m.info.id.clone(), m.state.as_str().to_owned())).collect(),
+            repairs: repairs.into_iter().collect(),
+            stale_nodes: Some(c.stale_nodes().len() as u64),
+        })
+    }
 }
 

@@ -10,6 +10,7 @@ pub mod client;
 pub mod frame_io;
 pub mod heartbeat;
 pub mod manager;
+pub mod node_admin;
 pub mod pool;
 pub mod storage;
 

@@ -40,8 +40,26 @@ impl Format {
 
 /// Encodes a scrape: the cores' snapshots and the catalog's counts.
 pub fn encode(cores: Vec<CoreSnapshot>, buckets: usize, users: usize, format: Format) -> Result<String, fmt::Error> {
+    encode_with(cores, buckets, users, None, format)
+}
+
+/// What a cluster process adds to its scrape: the RING it routes with, the node states it
+/// knows, and queued repairs by target node.
+#[derive(Debug, Default, Clone)]
+pub struct ClusterGauges {
+    pub ring_version: u64,
+    /// Hex; empty before the node has a RING.
+    pub ring_checksum: String,
+    pub states: Vec<(String, String)>,
+    pub repairs: Vec<(String, u64)>,
+    /// Manager only: nodes whose reported RING differs from the current one.
+    pub stale_nodes: Option<u64>,
+}
+
+/// [`encode`] with the cluster's gauges.
+pub fn encode_with(cores: Vec<CoreSnapshot>, buckets: usize, users: usize, cluster: Option<ClusterGauges>, format: Format) -> Result<String, fmt::Error> {
     let mut registry = Registry::default();
-    registry.register_collector(Box::new(Scrape { cores, buckets, users }));
+    registry.register_collector(Box::new(Scrape { cores, buckets, users, cluster }));
     let mut out = String::with_capacity(16 << 10);
     match format {
         Format::Prometheus => encoding::prometheus_text::encode(&mut out, &registry)?,
@@ -58,6 +76,7 @@ struct Scrape {
     cores: Vec<CoreSnapshot>,
     buckets: usize,
     users: usize,
+    cluster: Option<ClusterGauges>,
 }
 
 /// Writes one counter family. Names go without `_total` (and without the unit): the
@@ -145,8 +164,27 @@ impl Scrape {
     }
 }
 
+impl Scrape {
+    fn encode_cluster(&self, enc: &mut DescriptorEncoder, c: &ClusterGauges) -> fmt::Result {
+        gauge(enc, "leofs_ring_version", "Version of the RING this process routes with (0: none yet).", None, vec![(vec![], c.ring_version)])?;
+        let sum: Labels = vec![("checksum", c.ring_checksum.clone())];
+        enc.encode_descriptor("leofs_ring", "Checksum of the RING this process routes with; always 1.", None, MetricType::Info)?.encode_info(&sum)?;
+        let states = c.states.iter().map(|(n, st)| (vec![("node", n.clone()), ("state", st.clone())], 1u64)).collect();
+        gauge(enc, "leofs_node_state", "Each known node's state (attached, running, suspend, stop, restarted, detached); always 1.", None, states)?;
+        let repairs = c.repairs.iter().map(|(t, n)| (vec![("target", t.clone())], *n)).collect();
+        gauge(enc, "leofs_repair_queue_depth", "Repairs queued for delivery (hinted hand-off), by the node they are for.", None, repairs)?;
+        if let Some(n) = c.stale_nodes {
+            gauge(enc, "leofs_ring_stale_nodes", "Nodes whose RING checksum differs from the manager's.", None, vec![(vec![], n)])?;
+        }
+        Ok(())
+    }
+}
+
 impl Collector for Scrape {
     fn encode(&self, mut enc: DescriptorEncoder) -> fmt::Result {
+        if let Some(c) = &self.cluster {
+            self.encode_cluster(&mut enc, c)?;
+        }
         self.encode_s3(&mut enc)?;
         self.encode_cores(&mut enc)?;
         self.encode_engine(&mut enc)?;
@@ -189,6 +227,17 @@ mod tests {
         assert!(text.contains(&format!("leofs_build_info{{version=\"{}\"}} 1\n", env!("CARGO_PKG_VERSION"))), "{text}");
         assert!(text.contains("leofs_catalog_users 4\n"), "{text}");
         assert!(!text.contains("# EOF"), "{text}");
+    }
+
+    #[test]
+    fn cluster_gauges_are_exported() {
+        let c = ClusterGauges { ring_version: 2, ring_checksum: "00ff".into(), states: vec![("s1".into(), "running".into())], repairs: vec![("s2".into(), 7)], stale_nodes: Some(1) };
+        let text = encode_with(Vec::new(), 0, 0, Some(c), Format::Prometheus).unwrap();
+        assert!(text.contains("leofs_ring_version 2\n"), "{text}");
+        assert!(text.contains("leofs_ring_info{checksum=\"00ff\"} 1\n"), "{text}");
+        assert!(text.contains("leofs_node_state{node=\"s1\",state=\"running\"} 1\n"), "{text}");
+        assert!(text.contains("leofs_repair_queue_depth{target=\"s2\"} 7\n"), "{text}");
+        assert!(text.contains("leofs_ring_stale_nodes 1\n"), "{text}");
     }
 
     #[test]
