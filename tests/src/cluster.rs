@@ -22,6 +22,8 @@ pub struct Proc {
     ready_line: String,
     /// Ports the process listens on (checked free before a restart).
     ports: Vec<SocketAddr>,
+    /// Its admin listener (`/metrics`, `/v1/status`).
+    pub admin: SocketAddr,
 }
 
 impl Proc {
@@ -145,6 +147,7 @@ impl Cluster {
             log_path: dir.join("manager.log"),
             ready_line: "leofs manager: nodes join at".into(),
             ports: vec![manager_admin, manager_rpc],
+            admin: manager_admin,
         };
         manager.start();
         let mut storage = Vec::new();
@@ -167,6 +170,7 @@ impl Cluster {
                 log_path: dir.join(format!("storage-{i}.log")),
                 ready_line: "leofs storage node".into(),
                 ports,
+                admin,
             };
             p.start();
             storage.push(p);
@@ -186,6 +190,7 @@ impl Cluster {
             log_path: dir.join("gateway.log"),
             ready_line: "leofs gateway".into(),
             ports: vec![s3_addr, gw_admin],
+            admin: gw_admin,
         };
         gateway.start();
         let c = Cluster { dir, manager, storage, gateway, manager_rpc, manager_admin, s3_addr, shards };

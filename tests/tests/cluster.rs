@@ -258,3 +258,47 @@ fn a_node_with_a_stale_ring_is_detected_by_checksum_and_repaired() {
     let w = c.whereis("stale-ring/k");
     assert!(w["replicas"].as_array().unwrap().iter().all(|r| r["present"] == true), "{w}");
 }
+
+/// Every process of a cluster serves Prometheus metrics with the cluster's gauges, and
+/// `promtool check metrics` accepts each (skipped, with the reason, without promtool).
+#[test]
+fn every_cluster_process_serves_metrics_with_cluster_gauges() {
+    let mut c = Cluster::start(3, 1);
+    assert_eq!(c.s3("PUT", "/metrics-test", "", b"").unwrap().status, 200);
+    assert_eq!(c.s3("PUT", "/metrics-test/k", "", b"v").unwrap().status, 200);
+    // A node down: writes queue repairs for it, which the metrics show.
+    c.storage[1].kill9();
+    for i in 0..20 {
+        assert_eq!(c.s3("PUT", &format!("/metrics-test/k{i}"), "", b"v").unwrap().status, 200);
+    }
+    let procs: Vec<(&str, std::net::SocketAddr)> = vec![("manager", c.manager.admin), ("storage-1", c.storage[0].admin), ("gateway", c.gateway.admin)];
+    for (name, addr) in &procs {
+        let r = leofs_tests::http::send(*addr, "GET", "/metrics", &[], b"").expect("GET /metrics");
+        assert_eq!(r.status, 200, "{name}: {}", r.text());
+        let text = r.text();
+        assert!(text.contains("leofs_ring_version 1\n"), "{name}:\n{text}");
+        assert!(text.contains("leofs_node_state{node=\"storage-3\",state=\"running\"} 1"), "{name}:\n{text}");
+        if *name == "storage-1" {
+            assert!(text.contains("leofs_repair_queue_depth{target=\"storage-2\"}"), "{name}:\n{text}");
+        }
+        if *name == "gateway" {
+            assert!(text.contains("leofs_s3_requests_total{op=\"PutObject\",status=\"200\"}"), "{name}:\n{text}");
+        }
+        let status = leofs_tests::http::send(*addr, "GET", "/v1/status", &[], b"").unwrap();
+        assert_eq!(status.status, 200, "{name}");
+        if *name != "manager" {
+            // Users and buckets are the manager's: a node refuses to change them.
+            let r = leofs_tests::http::send(*addr, "POST", "/v1/users", &[("Content-Type", "application/json")], br#"{"user_id":"bob"}"#).unwrap();
+            assert_eq!(r.status, 409, "{name}: {}", r.text());
+        }
+        if std::process::Command::new("promtool").arg("--version").output().is_err() {
+            eprintln!("skipping promtool check: promtool is not installed (Debian package `prometheus`)");
+            continue;
+        }
+        use std::io::Write;
+        let mut child = std::process::Command::new("promtool").args(["check", "metrics"]).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().expect("run promtool");
+        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "promtool on {name}: {}{}\n{text}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    }
+}
