@@ -69,12 +69,12 @@ start() {
     launch gateway gateway --node-id gateway-1 --manager 127.0.0.1:13075 \
         --listen "127.0.0.1:$gw_port" --admin-listen 127.0.0.1:13099 --data-dir "$dir/gateway" --shards "$shards"
     # Wait until every storage node has announced itself, then build the first RING.
-    attached() { [ "$("$adm" --json status | grep -o '"role":"storage"' | wc -l)" -ge "$storage" ]; }
+    attached() { [ "$("$adm" --json status | grep -Eo '"role": ?"storage"' | wc -l)" -ge "$storage" ]; }
     wait_for 15 attached || { echo "cluster.sh: storage nodes did not join; see $dir/storage-*.log" >&2; exit 1; }
-    if "$adm" --json status | grep -q '"started":false'; then
+    if "$adm" --json status | grep -Eq '"started": ?false'; then
         "$adm" start
     fi
-    ring_ok() { "$adm" --json status | grep -q '"stale_nodes":\[\]'; }
+    ring_ok() { "$adm" --json status | tr -d ' \n' | grep -q '"stale_nodes":\[\]'; }
     wait_for 15 ring_ok || echo "cluster.sh: warning: some nodes have not taken the RING yet" >&2
     echo "leofs cluster running: S3 at http://127.0.0.1:$gw_port  (manager admin: $LEOFS_ADMIN_ENDPOINT)"
 }

@@ -17,6 +17,8 @@ pub enum Error {
     Invalid(String),
     /// The shard is closed.
     Closed,
+    /// Whoever holds the data cannot be reached now (a cluster's storage nodes); retry.
+    Unavailable(String),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -36,6 +38,7 @@ impl fmt::Display for Error {
             Error::Corrupt(why) => write!(f, "stored data is corrupt: {why}"),
             Error::Invalid(why) => write!(f, "invalid request: {why}"),
             Error::Closed => write!(f, "shard is closed"),
+            Error::Unavailable(why) => write!(f, "unavailable: {why}"),
         }
     }
 }
@@ -56,6 +59,7 @@ impl Clone for Error {
             Error::Corrupt(s) => Error::Corrupt(s.clone()),
             Error::Invalid(s) => Error::Invalid(s.clone()),
             Error::Closed => Error::Closed,
+            Error::Unavailable(s) => Error::Unavailable(s.clone()),
         }
     }
 }

@@ -54,7 +54,7 @@ pub fn entry_of(i: &EntryInfo) -> Entry {
 }
 
 fn unavailable(why: String) -> Error {
-    Error::Io { op: "cluster request", source: std::io::Error::other(why) }
+    Error::Unavailable(why)
 }
 
 /// An RPC failure as the engine error the gateway already maps onto S3 errors.
@@ -62,7 +62,7 @@ pub fn engine_error_of(e: FrameError) -> Error {
     match e {
         FrameError::Remote(Status::NoSpace, m) => Error::NoSpace(m),
         FrameError::Remote(Status::Invalid | Status::TooLarge, m) => Error::Invalid(m),
-        FrameError::Remote(Status::Unavailable, m) => Error::Poisoned(m),
+        FrameError::Remote(Status::Unavailable, m) => Error::Unavailable(m),
         other => unavailable(other.to_string()),
     }
 }

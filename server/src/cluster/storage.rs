@@ -53,7 +53,7 @@ fn engine_status(e: &Error) -> Status {
     match e {
         Error::NoSpace(_) => Status::NoSpace,
         Error::Invalid(_) => Status::Invalid,
-        Error::Poisoned(_) | Error::Closed => Status::Unavailable,
+        Error::Poisoned(_) | Error::Closed | Error::Unavailable(_) => Status::Unavailable,
         _ => Status::Internal,
     }
 }
@@ -159,6 +159,11 @@ impl StorageCore {
             Cond::Matches(e) => PutCond::Matches(e),
         };
         let view = self.view.get();
+        if view.ring.members().is_empty() {
+            // Without a RING this node cannot know the key's replicas: acknowledging a
+            // single copy would break the promised N.
+            return Err((Status::Unavailable, "this storage node has no RING yet (manager unreachable and no ring.cache)".into()));
+        }
         let replicas = self.other_replicas(&view, &req.key);
         let c = view.ring.consistency();
         let quorum = if kind == Kind::Tombstone { c.d } else { c.w }.max(1);

@@ -130,6 +130,10 @@ pub fn engine_error(e: leofs_engine::Error) -> S3Error {
             S3Error::with_message(S3ErrorCode::ServiceUnavailable, format!("storage is not accepting writes: {e}"))
         }
         E::Invalid(why) => S3Error::with_message(S3ErrorCode::InvalidArgument, why),
+        E::Unavailable(why) => {
+            log::warn!("storage unavailable: {why}");
+            S3Error::with_message(S3ErrorCode::ServiceUnavailable, format!("the storage nodes holding this key did not answer enough: {why}"))
+        }
         other => {
             log::error!("storage error: {other}");
             S3Error::with_message(S3ErrorCode::InternalError, "We encountered an internal error. Please try again.".to_string())
