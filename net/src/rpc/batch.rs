@@ -1,5 +1,5 @@
 //! `Batch` frames: several requests, and their outcomes, in one frame (docs/format.md
-//! "Batches").
+//! "Batch (op 4)").
 //!
 //! ```text
 //! request body:   count u32 | count × ( op u8 | len u32 | the request body of len bytes )
