@@ -7,7 +7,7 @@
 #
 # State lives in $LEOFS_CLUSTER_DIR (default ./leofs-cluster): data directories, logs, pids.
 # Root credentials come from LEOFS_ROOT_ACCESS_KEY / LEOFS_ROOT_SECRET_KEY as for
-# `leofs server`; without them the manager creates a pair and prints it (see manager.log).
+# `leofs server`; without them the script makes a pair up once ($LEOFS_CLUSTER_DIR/credentials).
 # Ports: manager RPC 13075 and admin 13076; storage i (1-based) RPC 13100+10*i (+shard),
 # admin 13300+i; gateway S3 $LEOFS_GATEWAY_PORT (default 8080), admin 13099.
 set -euo pipefail
@@ -56,9 +56,27 @@ wait_for() { # wait_for SECONDS COMMAND...: retries until the command succeeds
     done
 }
 
+# Root credentials: given, or made up once and kept in $dir/credentials. leofs-adm signs
+# in to the manager's admin API with them.
+credentials() {
+    if [ -z "${LEOFS_ROOT_ACCESS_KEY:-}" ] && [ -f "$dir/credentials" ]; then
+        . "$dir/credentials"
+    fi
+    if [ -z "${LEOFS_ROOT_ACCESS_KEY:-}" ]; then
+        LEOFS_ROOT_ACCESS_KEY="LEO$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n' | tr a-f A-F)"
+        LEOFS_ROOT_SECRET_KEY="$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+        mkdir -p "$dir"
+        umask 077
+        printf 'LEOFS_ROOT_ACCESS_KEY=%s\nLEOFS_ROOT_SECRET_KEY=%s\n' "$LEOFS_ROOT_ACCESS_KEY" "$LEOFS_ROOT_SECRET_KEY" >"$dir/credentials"
+    fi
+    export LEOFS_ROOT_ACCESS_KEY LEOFS_ROOT_SECRET_KEY
+    export LEOFS_ADMIN_ACCESS_KEY="$LEOFS_ROOT_ACCESS_KEY" LEOFS_ADMIN_SECRET_KEY="$LEOFS_ROOT_SECRET_KEY"
+}
+
 start() {
     need_bins
     mkdir -p "$dir"
+    credentials
     launch manager manager --data-dir "$dir/manager" --listen 127.0.0.1:13075 --admin-listen 127.0.0.1:13076
     wait_for 10 "$adm" status || { echo "cluster.sh: the manager did not start; see $dir/manager.log" >&2; exit 1; }
     for i in $(seq 1 "$storage"); do
@@ -77,6 +95,8 @@ start() {
     ring_ok() { "$adm" --json status | tr -d ' \n' | grep -q '"stale_nodes":\[\]'; }
     wait_for 15 ring_ok || echo "cluster.sh: warning: some nodes have not taken the RING yet" >&2
     echo "leofs cluster running: S3 at http://127.0.0.1:$gw_port  (manager admin: $LEOFS_ADMIN_ENDPOINT)"
+    echo "  access key: $LEOFS_ROOT_ACCESS_KEY"
+    echo "  secret key: $LEOFS_ROOT_SECRET_KEY   (also in $dir/credentials)"
 }
 
 stop() {
@@ -97,6 +117,6 @@ stop() {
 case "$cmd" in
     start) start ;;
     stop) stop ;;
-    status) need_bins; "$adm" status ;;
+    status) need_bins; credentials; "$adm" status ;;
     *) echo "usage: tools/cluster.sh start|stop|status [--storage K] [--shards S]" >&2; exit 2 ;;
 esac

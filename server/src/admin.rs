@@ -58,6 +58,39 @@ pub trait AdminExt {
     fn cluster_gauges(&self) -> Option<metrics::ClusterGauges> {
         None
     }
+
+    /// Whether a request (other than `GET /metrics`) may proceed, given its
+    /// `Authorization` header; the error reply otherwise.
+    fn check_auth(&self, _authorization: Option<&str>) -> Result<(), Reply> {
+        Ok(())
+    }
+}
+
+/// Admin credentials: HTTP Basic with an access key id and secret of a user whose role is
+/// admin. Returns the error reply (401 without or with wrong credentials, 403 for a user
+/// who is not an admin).
+pub fn check_admin_basic(catalog: &Catalog, authorization: Option<&str>) -> Result<(), Reply> {
+    use base64::Engine;
+    let unauthorized = |why: &str| Reply::error(401, "Unauthorized", &format!("{why}: the admin API needs an admin user's access key and secret (leofs-adm --access-key/--secret-key or LEOFS_ADMIN_ACCESS_KEY/LEOFS_ADMIN_SECRET_KEY)"));
+    let Some(value) = authorization else { return Err(unauthorized("no credentials")) };
+    let Some(b64) = value.strip_prefix("Basic ").map(str::trim) else { return Err(unauthorized("not Basic credentials")) };
+    let decoded = base64::engine::general_purpose::STANDARD.decode(b64).map_err(|_| unauthorized("credentials are not base64"))?;
+    let text = String::from_utf8(decoded).map_err(|_| unauthorized("credentials are not UTF-8"))?;
+    let Some((key_id, secret)) = text.split_once(':') else { return Err(unauthorized("credentials are not key:secret")) };
+    let Some((key, user)) = catalog.lookup_key(key_id) else { return Err(unauthorized("unknown access key or wrong secret")) };
+    // Compared without an early exit, so the time taken says nothing about the secret.
+    let (a, b) = (key.secret.as_bytes(), secret.as_bytes());
+    let mut diff = a.len() ^ b.len();
+    for (x, y) in a.iter().zip(b) {
+        diff |= usize::from(x ^ y);
+    }
+    if diff != 0 {
+        return Err(unauthorized("unknown access key or wrong secret"));
+    }
+    if user.role != leofs_control::Role::Admin {
+        return Err(Reply::error(403, "AccessDenied", &format!("user '{}' is not an admin", user.id)));
+    }
+    Ok(())
 }
 
 /// [`serve`] with an extension.
@@ -231,7 +264,10 @@ async fn serve_conn(stream: Stream, admin: Rc<(Admin, Option<Rc<dyn AdminExt>>)>
             write_metrics(&mut conn, &head, &metrics, gauges, !keep, is_head, &mut date).await
         } else {
             let ext = match &admin.1 {
-                Some(ext) => ext.handle(head.method.as_str(), &head.target, &body).await,
+                Some(ext) => match ext.check_auth(head.header_str("authorization")) {
+                    Ok(()) => ext.handle(head.method.as_str(), &head.target, &body).await,
+                    Err(denied) => Some(denied),
+                },
                 None => None,
             };
             let reply = ext.unwrap_or_else(|| admin.0.handle(head.method.as_str(), &head.target, &body));

@@ -201,12 +201,25 @@ impl Cluster {
         c
     }
 
+    /// A request to the manager's admin API, with root's credentials (HTTP Basic).
     pub fn admin(&self, method: &str, path: &str, json: Option<&str>) -> Response {
-        let (headers, body): (&[(&str, &str)], &[u8]) = match json {
-            Some(j) => (&[("Content-Type", "application/json")], j.as_bytes()),
-            None => (&[], b""),
-        };
-        http::send(self.manager_admin, method, path, headers, body).unwrap_or_else(|e| panic!("manager admin {method} {path}: {e}"))
+        self.admin_as(Some((ROOT_ACCESS_KEY, ROOT_SECRET_KEY)), method, path, json)
+    }
+
+    /// A request to the manager's admin API with `creds` (or none).
+    pub fn admin_as(&self, creds: Option<(&str, &str)>, method: &str, path: &str, json: Option<&str>) -> Response {
+        let auth = creds.map(|(k, s)| {
+            use base64::Engine;
+            format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{k}:{s}")))
+        });
+        let mut headers: Vec<(&str, &str)> = Vec::new();
+        if let Some(a) = &auth {
+            headers.push(("Authorization", a));
+        }
+        if json.is_some() {
+            headers.push(("Content-Type", "application/json"));
+        }
+        http::send(self.manager_admin, method, path, &headers, json.unwrap_or("").as_bytes()).unwrap_or_else(|e| panic!("manager admin {method} {path}: {e}"))
     }
 
     pub fn status(&self) -> serde_json::Value {
@@ -217,7 +230,7 @@ impl Cluster {
     pub fn wait_for(&self, what: &str, limit: Duration, ok: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
         let start = Instant::now();
         loop {
-            let s = http::send(self.manager_admin, "GET", "/v1/cluster", &[], b"").ok().filter(|r| r.status == 200).map(|r| r.json());
+            let s = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.admin("GET", "/v1/cluster", None))).ok().filter(|r| r.status == 200).map(|r| r.json());
             if let Some(s) = s {
                 if ok(&s) {
                     return s;
@@ -280,3 +293,4 @@ impl Drop for Cluster {
         }
     }
 }
+

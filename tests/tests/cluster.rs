@@ -198,6 +198,12 @@ fn manager_down_leaves_s3_serving_and_a_restarted_manager_has_the_same_state() {
     assert_eq!(r.status, 201, "{}", r.text());
     let key = r.json();
     let alice = leofs_tests::http::Creds::new(key["access_key_id"].as_str().unwrap(), key["secret_access_key"].as_str().unwrap());
+    // The manager's admin API wants an admin's credentials: none is 401, a wrong secret
+    // 401, a user who is not an admin 403.
+    assert_eq!(c.admin_as(None, "GET", "/v1/cluster", None).status, 401);
+    assert_eq!(c.admin_as(Some((leofs_tests::ROOT_ACCESS_KEY, "wrong")), "GET", "/v1/users", None).status, 401);
+    let r = c.admin_as(Some((&alice.access_key, &alice.secret_key)), "POST", "/v1/cluster/start", None);
+    assert_eq!(r.status, 403, "{}", r.text());
     let t = Instant::now();
     loop {
         let r = leofs_tests::http::s3(c.s3_addr, Some(&alice), "GET", "/", "", &[], b"").unwrap();
@@ -284,8 +290,8 @@ fn every_cluster_process_serves_metrics_with_cluster_gauges() {
         if *name == "gateway" {
             assert!(text.contains("leofs_s3_requests_total{op=\"PutObject\",status=\"200\"}"), "{name}:\n{text}");
         }
-        let status = leofs_tests::http::send(*addr, "GET", "/v1/status", &[], b"").unwrap();
-        assert_eq!(status.status, 200, "{name}");
+        let status = if *name == "manager" { c.admin("GET", "/v1/status", None) } else { leofs_tests::http::send(*addr, "GET", "/v1/status", &[], b"").unwrap() };
+        assert_eq!(status.status, 200, "{name}: {}", status.text());
         if *name != "manager" {
             // Users and buckets are the manager's: a node refuses to change them.
             let r = leofs_tests::http::send(*addr, "POST", "/v1/users", &[("Content-Type", "application/json")], br#"{"user_id":"bob"}"#).unwrap();

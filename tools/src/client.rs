@@ -46,6 +46,8 @@ pub struct Api {
     base: String,
     agent: ureq::Agent,
     json: bool,
+    /// `Authorization` header value (HTTP Basic) when credentials are given.
+    auth: Option<String>,
 }
 
 impl Api {
@@ -57,7 +59,19 @@ impl Api {
             // Catalog changes are synced to disk before the reply; allow for a slow disk.
             .timeout(Duration::from_secs(60))
             .build();
-        Ok(Api { base, agent, json: false })
+        Ok(Api { base, agent, json: false, auth: None })
+    }
+
+    /// The same client, sending an admin user's credentials (HTTP Basic) with every
+    /// request. Both or neither must be given.
+    pub fn with_credentials(mut self, access_key: Option<&str>, secret_key: Option<&str>) -> Result<Api, Error> {
+        use base64::Engine;
+        self.auth = match (access_key.filter(|s| !s.is_empty()), secret_key.filter(|s| !s.is_empty())) {
+            (Some(k), Some(s)) => Some(format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{k}:{s}")))),
+            (None, None) => None,
+            _ => return Err(Error::new("give both --access-key and --secret-key (or LEOFS_ADMIN_ACCESS_KEY and LEOFS_ADMIN_SECRET_KEY), or neither")),
+        };
+        Ok(self)
     }
 
     /// The same client, told whether commands print the raw JSON replies (`--json`).
@@ -89,7 +103,10 @@ impl Api {
     /// `method path` with `body` as JSON (if any), decoded as `T`.
     pub fn call<T: DeserializeOwned>(&self, method: &str, path: &str, body: Option<&Value>) -> Result<T, Error> {
         let url = format!("{}{path}", self.base);
-        let req = self.agent.request(method, &url);
+        let mut req = self.agent.request(method, &url);
+        if let Some(a) = &self.auth {
+            req = req.set("Authorization", a);
+        }
         let result = match body {
             Some(b) => req.set("Content-Type", "application/json").send_string(&b.to_string()),
             None => req.call(),

@@ -34,6 +34,12 @@ pub struct Cli {
     /// Print the admin API's JSON reply instead of a table.
     #[arg(long, global = true)]
     pub json: bool,
+    /// An admin user's access key id (the cluster manager's admin API requires one).
+    #[arg(long, env = "LEOFS_ADMIN_ACCESS_KEY", global = true)]
+    pub access_key: Option<String>,
+    /// That access key's secret.
+    #[arg(long, env = "LEOFS_ADMIN_SECRET_KEY", global = true, hide_env_values = true)]
+    pub secret_key: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -125,7 +131,7 @@ impl From<std::io::Error> for Error {
 
 /// Runs a parsed command line, printing the result to `out`.
 pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<(), Error> {
-    let api = Api::new(&cli.endpoint)?.with_json_output(cli.json);
+    let api = Api::new(&cli.endpoint)?.with_json_output(cli.json).with_credentials(cli.access_key.as_deref(), cli.secret_key.as_deref())?;
     match &cli.command {
         Command::CreateUser(c) => c.run(&api, out),
         Command::ImportUser(c) => c.run(&api, out),

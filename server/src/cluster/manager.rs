@@ -332,6 +332,10 @@ impl crate::admin::AdminExt for Manager {
         Manager::handle(self, method, target, body)
     }
 
+    fn check_auth(&self, authorization: Option<&str>) -> Result<(), Reply> {
+        crate::admin::check_admin_basic(&self.catalog, authorization)
+    }
+
     fn cluster_gauges(&self) -> Option<crate::metrics::ClusterGauges> {
         let c = self.cluster.borrow();
         let mut repairs: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
