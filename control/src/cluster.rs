@@ -108,6 +108,43 @@ pub enum ControlReq {
     /// To a storage node holding the newest copy of `key` (hex): queue it for `targets`,
     /// replicas that answered a read with an older version or none (read-repair).
     Repair { key: String, targets: Vec<String> },
+    /// To a storage node: queue the current copy of each key (hex) for `target`.
+    RepairMany { keys: Vec<String>, target: String },
+    /// Anti-entropy, step 1: per hash range (the top 12 bits of the key's RING hash), a
+    /// digest of the keys both the receiver and `peer` should hold (see [`KeyDigest`]).
+    Digests { peer: String },
+    /// Anti-entropy, step 2: the keys both should hold in these ranges, with versions.
+    Keys { peer: String, ranges: Vec<u16> },
+    /// To a storage node: compare with every peer and repair what differs, both ways, in
+    /// the background (`recover-node`, `recover-consistency`).
+    Recover,
+    /// To a storage node: stop or restart delivering queued repairs (`mq-suspend`,
+    /// `mq-resume`).
+    MqSuspend { suspended: bool },
+    /// To a storage node: compact every shard now (`compact-start`), or pause/resume it.
+    Compact { action: String },
+    /// To a storage node: space use per shard (`du`).
+    Du,
+}
+
+/// A key and its version as anti-entropy compares them.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct KeyVersion {
+    /// Hex of the engine key.
+    pub key: String,
+    pub ts: u64,
+    pub tb: u32,
+    /// A tombstone.
+    pub dead: bool,
+}
+
+/// One hash range's digest: XOR of XXH3-64 over (key, version, tombstone) of every key in
+/// it, and how many there are.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyDigest {
+    pub range: u16,
+    pub xor: u64,
+    pub count: u32,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -125,6 +162,10 @@ pub enum ControlResp {
         message: String,
     },
     Ok,
+    Digests { ranges: Vec<KeyDigest> },
+    Keys { entries: Vec<KeyVersion> },
+    /// Free-form JSON (du, compaction status).
+    Info { info: serde_json::Value },
 }
 
 /// One row of the members table.

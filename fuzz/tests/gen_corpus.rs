@@ -743,6 +743,7 @@ fn rpc_seeds() {
     let put = WriteReq {
         kind: WriteKind::Object,
         coordinate: true,
+        repair: false,
         cond: Cond::None,
         version: None,
         key: b"bucket/photos/2006/Jan/sample.jpg".to_vec(),
@@ -756,6 +757,7 @@ fn rpc_seeds() {
     let replica = WriteReq {
         kind: WriteKind::Chunk,
         coordinate: false,
+        repair: false,
         cond: Cond::Matches("\"5eb63bbbe01eeed093cb22bb8f5acdc3\"".into()),
         version: Some(V1),
         // A multipart part key: bucket \0 "mpu/" key \0 upload-id \0 "part" \0 number.
@@ -775,6 +777,7 @@ fn rpc_seeds() {
     let tombstone = WriteReq {
         kind: WriteKind::Tombstone,
         coordinate: true,
+        repair: false,
         cond: Cond::Absent,
         version: None,
         key: b"bucket/k".to_vec(),

@@ -23,6 +23,8 @@ use std::time::{Duration, Instant};
 /// How often each shard looks for segments worth compacting, and how hard it may push.
 const COMPACT_EVERY: Duration = Duration::from_secs(60);
 const COMPACT_RATIO: f64 = 0.5;
+/// `compact-start`: every segment with any garbage.
+const COMPACT_ON_REQUEST_RATIO: f64 = 0.000_001;
 /// 16 MiB/s keeps 4 KiB PUT p99 within 5% of its no-compaction value (docs/BENCHMARKS.md).
 const COMPACT_BYTES_PER_SEC: u64 = 16 << 20;
 /// Longest wait for in-flight requests at shutdown.
@@ -293,7 +295,7 @@ fn core_main(a: CoreArgs) {
         let local = store.as_ref().map(|s| Local::new(a.core, s.clone()));
         if let (Some(local), Some(store)) = (&local, &store) {
             leofs_rt::task::spawn(shard::serve(local.clone(), a.rx.clone()));
-            leofs_rt::task::spawn(auto_compact(store.clone(), a.stop.clone()));
+            leofs_rt::task::spawn(auto_compact(store.clone(), a.stop.clone(), a.shared.clone()));
         }
         leofs_rt::task::spawn(metrics::serve(a.core, store.clone(), a.metrics_rx.clone()));
         let shards = local.map(|local| Shards { local, senders: a.senders.clone() });
@@ -305,6 +307,7 @@ fn core_main(a: CoreArgs) {
                 view: crate::cluster::LocalView::new(shared.clone()),
                 pool: pool.clone(),
                 batcher: crate::cluster::batch::Batcher::new(pool),
+                metrics: a.metrics.clone(),
             });
             match leofs_rt::net::Listener::from_std(rpc) {
                 Ok(l) => {
@@ -433,16 +436,24 @@ async fn open_shard(a: &CoreArgs) -> Result<Store<DirDisk>, String> {
     Store::open(disk, ecfg).await.map_err(|e| e.to_string())
 }
 
-async fn auto_compact(store: Store<DirDisk>, stop: Arc<AtomicBool>) {
+/// Compacts this shard every [`COMPACT_EVERY`] by garbage ratio; a cluster node's operator
+/// can also start a pass now (`compact-start`: any segment with garbage) or suspend it.
+async fn auto_compact(store: Store<DirDisk>, stop: Arc<AtomicBool>, shared: Option<Arc<crate::cluster::Shared>>) {
     let mut waited = Duration::ZERO;
+    let mut seen_requests = 0;
     while !stop.load(Ordering::Relaxed) {
         leofs_rt::task::sleep(Duration::from_secs(1)).await;
         waited += Duration::from_secs(1);
-        if waited < COMPACT_EVERY {
+        let requested = shared.as_ref().map_or(0, |s| s.compact_requests.load(Ordering::Relaxed));
+        let suspended = shared.as_ref().is_some_and(|s| s.compact_suspended.load(Ordering::Relaxed));
+        let now = requested != seen_requests;
+        seen_requests = requested;
+        if suspended || (!now && waited < COMPACT_EVERY) {
             continue;
         }
         waited = Duration::ZERO;
-        match store.compact(COMPACT_RATIO, COMPACT_BYTES_PER_SEC).await {
+        let ratio = if now { COMPACT_ON_REQUEST_RATIO } else { COMPACT_RATIO };
+        match store.compact(ratio, COMPACT_BYTES_PER_SEC).await {
             Ok(s) if s.segments_removed > 0 => log::info!("compaction: {s:?}"),
             Ok(_) => {}
             Err(e) => log::warn!("compaction: {e}"),

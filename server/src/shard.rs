@@ -48,6 +48,9 @@ pub enum PutCond {
     Absent,
     /// `If-Match: <etag>`: overwrite only this version (etag without quotes).
     Matches(String),
+    /// A repair with a given version: applied unless a newer version is held, replacing an
+    /// equal one (which may be corrupt).
+    Repair,
 }
 
 /// A piece of a GET body: an aligned read buffer and the body range inside it.
@@ -163,7 +166,7 @@ impl Local {
     /// applied only if newer than what the index holds; returns the version and whether
     /// the record was applied.
     pub async fn put(&self, kind: Kind, key: Vec<u8>, meta: ObjectMeta, body: Vec<u8>, cond: PutCond, version: Option<Version>) -> Result<(Version, bool), PutError> {
-        if cond != PutCond::None {
+        if !matches!(cond, PutCond::None | PutCond::Repair) {
             if self.inflight.borrow().contains_key(&key) {
                 return Err(PutError::Conflict);
             }
@@ -171,7 +174,7 @@ impl Local {
             let holds = match &cond {
                 PutCond::Absent => cur.is_none(),
                 PutCond::Matches(etag) => cur.is_some_and(|e| crate::gateway::etag_hex(&e.md5, e.parts) == *etag),
-                PutCond::None => true,
+                PutCond::None | PutCond::Repair => true,
             };
             if !holds {
                 return Err(PutError::Failed);
@@ -179,6 +182,7 @@ impl Local {
         }
         let _guard = self.begin_write(&key);
         let r = match (version, kind) {
+            (Some(v), _) if cond == PutCond::Repair => self.store.put_repair(kind, &key, &meta, body, v).await.map(|applied| (v, applied)),
             (Some(v), _) => self.store.put_versioned(kind, &key, &meta, body, v).await.map(|applied| (v, applied)),
             (None, Kind::Chunk) => self.store.put_chunk(&key, &meta, body).await.map(|v| (v, true)),
             (None, Kind::Tombstone) => self.store.delete_versioned(&key).await.map(|(_, v)| (v, true)),

@@ -267,6 +267,11 @@ impl Cluster {
         self.admin("GET", &format!("/v1/whereis?key={}", key.replace('%', "%25").replace(' ', "%20")), None).json()
     }
 
+    /// Storage node `i`'s data directory (0-based).
+    pub fn storage_dir(&self, i: usize) -> PathBuf {
+        self.dir.join(format!("storage-{}", i + 1))
+    }
+
     /// Every process's log, for a failing test's message.
     pub fn logs(&self) -> String {
         let mut out = String::new();

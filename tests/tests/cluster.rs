@@ -308,3 +308,65 @@ fn every_cluster_process_serves_metrics_with_cluster_gauges() {
         assert!(out.status.success(), "promtool on {name}: {}{}\n{text}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     }
 }
+
+/// recover-node: a storage node whose data directory was wiped gets every object (and
+/// every deletion) it should hold back from its peers.
+#[test]
+fn recover_node_rebuilds_a_wiped_node() {
+    let mut c = Cluster::start(3, 2);
+    assert_eq!(c.s3("PUT", "/rebuild", "", b"").unwrap().status, 200);
+    let mut expect = BTreeMap::new();
+    for i in 0..240 {
+        let body: Vec<u8> = if i == 7 { vec![b'z'; 200 << 10] } else { format!("object {i}").repeat(i % 50 + 1).into_bytes() };
+        assert_eq!(c.s3("PUT", &format!("/rebuild/o{i:03}"), "", &body).unwrap().status, 200);
+        expect.insert(format!("o{i:03}"), Some(body));
+    }
+    for i in (0..240).step_by(12) {
+        assert_eq!(c.s3("DELETE", &format!("/rebuild/o{i:03}"), "", b"").unwrap().status, 204);
+        expect.insert(format!("o{i:03}"), None);
+    }
+    c.wait_converged(Duration::from_secs(20));
+    assert!(c.storage[1].stop());
+    std::fs::remove_dir_all(c.storage_dir(1)).expect("wipe storage-2");
+    c.storage[1].start();
+    c.wait_converged(Duration::from_secs(20));
+    let before = c.whereis("rebuild/o001");
+    assert!(before["replicas"].as_array().unwrap().iter().any(|r| r["node"] == "storage-2" && r["present"] == false), "{before}");
+    let r = c.admin("POST", "/v1/nodes/storage-2/recover", None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let t = Instant::now();
+    loop {
+        let du = c.admin("GET", "/v1/nodes/storage-2/du", None).json();
+        if du["recovery"]["running"] == false && du["recovery"]["peers_done"] == 2 {
+            assert!(du["recovery"]["errors"].as_array().unwrap().is_empty(), "{du}");
+            assert!(du["recovery"]["keys_requested"].as_u64().unwrap() >= 240, "{du}");
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(60), "recovery did not finish: {du}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    c.wait_converged(Duration::from_secs(60));
+    for (k, v) in &expect {
+        let w = c.whereis(&format!("rebuild/{k}"));
+        let reps = w["replicas"].as_array().unwrap();
+        let on2 = reps.iter().find(|r| r["node"] == "storage-2").expect("storage-2 is a replica with N=3 on 3 nodes");
+        let versions: Vec<&serde_json::Value> = reps.iter().map(|r| &r["version_us"]).collect();
+        assert!(versions.windows(2).all(|x| x[0] == x[1]), "{k}: {w}");
+        assert_eq!(on2["present"] == true, v.is_some(), "{k}: {w}");
+    }
+    // Reads served by storage-2 alone (R=1, the others suspended from routing) see it all.
+    for other in ["storage-1", "storage-3"] {
+        assert_eq!(c.admin("POST", &format!("/v1/nodes/{other}/suspend"), None).status, 200);
+    }
+    let r = c.admin("PUT", "/v1/consistency", Some(r#"{"n":3,"w":1,"r":1,"d":1}"#));
+    assert_eq!(r.status, 200, "{}", r.text());
+    c.wait_for("RING v2 everywhere", Duration::from_secs(10), |s| s["stale_nodes"].as_array().is_some_and(Vec::is_empty) && s["ring_version"] == 2);
+    std::thread::sleep(Duration::from_millis(1200));
+    for (k, v) in &expect {
+        let r = c.s3("GET", &format!("/rebuild/{k}"), "", b"").unwrap();
+        match v {
+            Some(body) => assert_eq!((r.status, &r.body), (200, body), "{k}"),
+            None => assert_eq!(r.status, 404, "{k}"),
+        }
+    }
+}

@@ -205,10 +205,17 @@ impl<D: Disk> Store<D> {
     /// Stores a record with a given version (replication). Returns false when the index
     /// already holds a newer version of the key (the record is then garbage).
     pub async fn put_versioned(&self, kind: Kind, key: &[u8], meta: &ObjectMeta, body: Vec<u8>, version: Version) -> Result<bool> {
-        if let Some(cur) = self.inner.index.borrow().get(key) {
-            if cur.version >= version {
-                return Ok(false);
-            }
+        if self.inner.index.borrow().get(key).is_some_and(|cur| cur.version >= version) {
+            return Ok(false);
+        }
+        self.put_kind(kind, key, meta, body, Some(version)).await.map(|(_, loc)| loc.is_some())
+    }
+
+    /// [`Store::put_versioned`] that also replaces an *equal* version: a repair, which may
+    /// bring a good copy of a record this store holds corrupt.
+    pub async fn put_repair(&self, kind: Kind, key: &[u8], meta: &ObjectMeta, body: Vec<u8>, version: Version) -> Result<bool> {
+        if self.inner.index.borrow().get(key).is_some_and(|cur| cur.version > version) {
+            return Ok(false);
         }
         self.put_kind(kind, key, meta, body, Some(version)).await.map(|(_, loc)| loc.is_some())
     }

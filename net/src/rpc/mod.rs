@@ -185,6 +185,7 @@ mod tests {
         let write = WriteReq {
             kind: WriteKind::Object,
             coordinate: true,
+            repair: false,
             cond: Cond::Absent,
             version: None,
             key: b"b/k".to_vec(),

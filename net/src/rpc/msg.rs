@@ -393,6 +393,7 @@ impl EntryInfo {
 
 const WRITE_COORDINATE: u8 = 0x01;
 const WRITE_HAS_VERSION: u8 = 0x02;
+const WRITE_REPAIR: u8 = 0x04;
 
 /// `Op::Write` request. Object-carrying: the object bytes follow the fields (none for a
 /// tombstone).
@@ -405,6 +406,9 @@ pub struct WriteReq {
     /// The receiver coordinates the write: it assigns the version (if none is given) and
     /// replicates to the key's other replicas. False for a replica write.
     pub coordinate: bool,
+    /// A repair (hand-off, read-repair, recovery, scrub): applied over an equal version too,
+    /// which replaces a copy found corrupt with a good one of the same version.
+    pub repair: bool,
     pub cond: Cond,
     /// The version to store; `None` asks the coordinator to assign one.
     pub version: Option<Version>,
@@ -425,6 +429,9 @@ impl WriteReq {
             if self.version.is_some() {
                 flags |= WRITE_HAS_VERSION;
             }
+            if self.repair {
+                flags |= WRITE_REPAIR;
+            }
             e.u8(flags);
             self.cond.write_to(e);
             self.version.unwrap_or_default().write_to(e);
@@ -437,7 +444,7 @@ impl WriteReq {
     pub fn decode_fields(fields: &[u8]) -> Result<WriteReq, RpcError> {
         let mut d = Dec::new(fields);
         let kind = WriteKind::try_from(d.u8("kind")?)?;
-        let flags = read_flags(&mut d, WRITE_COORDINATE | WRITE_HAS_VERSION, "write flags")?;
+        let flags = read_flags(&mut d, WRITE_COORDINATE | WRITE_HAS_VERSION | WRITE_REPAIR, "write flags")?;
         let cond = Cond::read_from(&mut d)?;
         let version = Version::read_from(&mut d)?;
         let version = if flags & WRITE_HAS_VERSION != 0 {
@@ -455,6 +462,7 @@ impl WriteReq {
         Ok(WriteReq {
             kind,
             coordinate: flags & WRITE_COORDINATE != 0,
+            repair: flags & WRITE_REPAIR != 0,
             cond,
             version,
             key,
@@ -723,6 +731,7 @@ mod tests {
         WriteReq {
             kind: WriteKind::Object,
             coordinate: true,
+            repair: false,
             cond: Cond::Matches("\"5eb63bbbe01eeed093cb22bb8f5acdc3\"".into()),
             version: Some(Version {
                 timestamp_us: 1_700_000_000_000_000,
@@ -738,6 +747,7 @@ mod tests {
         let req = WriteReq {
             kind: WriteKind::Chunk,
             coordinate: false,
+            repair: false,
             cond: Cond::Absent,
             version: None,
             key: b"k".to_vec(),
@@ -889,7 +899,7 @@ mod tests {
             WriteReq::decode_fields(&b)
         };
         assert!(matches!(bad(0, 3), Err(RpcError::Invalid(_)))); // kind
-        assert!(matches!(bad(1, 4), Err(RpcError::Invalid(_)))); // flags
+        assert!(matches!(bad(1, 8), Err(RpcError::Invalid(_)))); // flags
         assert!(matches!(bad(2, 3), Err(RpcError::Invalid(_)))); // cond tag
                                                                  // A version without the has-version flag.
         assert!(matches!(
@@ -989,6 +999,7 @@ mod tests {
             .prop_map(|(kind, coordinate, cond, version, key, meta)| WriteReq {
                 kind,
                 coordinate,
+                repair: !coordinate && version.is_some() && key.len() % 2 == 0,
                 cond,
                 version,
                 key,

@@ -127,8 +127,9 @@ impl ClusterClient {
             PutCond::None => Cond::None,
             PutCond::Absent => Cond::Absent,
             PutCond::Matches(e) => Cond::Matches(e),
+            PutCond::Repair => Cond::None,
         };
-        let req = WriteReq { kind: to_write_kind(kind), coordinate: true, cond, version: None, key, meta };
+        let req = WriteReq { kind: to_write_kind(kind), coordinate: true, repair: false, cond, version: None, key, meta };
         let fields = req.encode_fields();
         let cands = self.candidates(&v, &req.key);
         let mut last = None;

@@ -28,6 +28,9 @@ const FILE: &str = "cluster.db";
 
 pub struct Manager {
     pub cluster: RefCell<Cluster>,
+    /// Nodes to be sent the RING with their next heartbeat whatever they report
+    /// (`recover-ring`).
+    force_ring: RefCell<std::collections::HashSet<String>>,
     pub catalog: Catalog,
     dir: PathBuf,
     generation: std::cell::Cell<u64>,
@@ -46,7 +49,7 @@ impl Manager {
 
     pub fn new(dir: &std::path::Path, loaded: (u64, Cluster), catalog: Catalog) -> Manager {
         let (generation, cluster) = loaded;
-        Manager { cluster: RefCell::new(cluster), catalog, dir: dir.to_owned(), generation: std::cell::Cell::new(generation), pool: Pool::new() }
+        Manager { cluster: RefCell::new(cluster), force_ring: Default::default(), catalog, dir: dir.to_owned(), generation: std::cell::Cell::new(generation), pool: Pool::new() }
     }
 
     /// Writes the cluster state durably (atomic replace).
@@ -68,7 +71,11 @@ impl Manager {
         match req {
             ControlReq::Heartbeat(hb) => {
                 let behind = hb.node.role == NodeRole::Gateway && hb.catalog_generation < self.catalog.generation();
+                let id = hb.node.id.clone();
                 let (mut reply, changed) = self.cluster.borrow_mut().heartbeat(hb, now_ms());
+                if self.force_ring.borrow_mut().remove(&id) {
+                    reply.ring = self.cluster.borrow().ring.as_ref().map(|r| hex::encode(r.encode()));
+                }
                 if changed {
                     self.persist_logged();
                 }
@@ -87,7 +94,7 @@ impl Manager {
                 },
                 Err(e) => ControlResp::Error { code: error_code(&e).into(), message: e.to_string() },
             },
-            ControlReq::Repair { .. } => ControlResp::Error { code: "Invalid".into(), message: "the manager holds no objects".into() },
+            _ => ControlResp::Error { code: "Invalid".into(), message: "the manager takes heartbeats and catalog changes only".into() },
         }
     }
 
@@ -201,6 +208,28 @@ impl Manager {
                         Reply::ok(200, self.whereis(&key).await)
                     }
                 }
+                ("POST", ["v1", "nodes", id, "recover"]) => self.to_node(id, &ControlReq::Recover).await,
+                ("POST", ["v1", "nodes", id, "mq-suspend"]) => self.to_node(id, &ControlReq::MqSuspend { suspended: true }).await,
+                ("POST", ["v1", "nodes", id, "mq-resume"]) => self.to_node(id, &ControlReq::MqSuspend { suspended: false }).await,
+                ("POST", ["v1", "nodes", id, "compact", action]) => self.to_node(id, &ControlReq::Compact { action: (*action).to_owned() }).await,
+                ("GET", ["v1", "nodes", id, "du"]) => self.to_node(id, &ControlReq::Du).await,
+                ("POST", ["v1", "nodes", id, "recover-ring"]) => {
+                    if !self.cluster.borrow().members.contains_key(*id) {
+                        Reply::error(404, "NoSuchNode", &format!("no such node '{id}'"))
+                    } else {
+                        self.force_ring.borrow_mut().insert((*id).to_owned());
+                        Reply::ok(200, json!({"node": id, "ring": "sent with its next heartbeat"}))
+                    }
+                }
+                ("POST", ["v1", "recover-file"]) => {
+                    let key = query.split('&').find_map(|kv| kv.strip_prefix("key=")).unwrap_or("");
+                    let key = percent_encoding::percent_decode_str(key).collect::<Vec<u8>>();
+                    if key.is_empty() {
+                        Reply::error(400, "BadRequest", "recover-file needs ?key=<bucket>/<key>")
+                    } else {
+                        self.recover_file(&key).await
+                    }
+                }
                 ("GET", ["v1", "mq"]) => {
                     let c = self.cluster.borrow();
                     let held: Value = c.members.values().map(|m| (m.info.id.clone(), json!(m.mq))).collect::<serde_json::Map<_, _>>().into();
@@ -210,6 +239,50 @@ impl Manager {
             };
             Some(reply)
         })
+    }
+
+    /// Sends a control message to storage node `id` (its shard 0) and relays the answer.
+    async fn to_node(&self, id: &str, req: &ControlReq) -> Reply {
+        let addr = {
+            let c = self.cluster.borrow();
+            match c.members.get(id) {
+                Some(m) if m.info.role == NodeRole::Storage => m.info.rpc_addr.parse::<std::net::SocketAddr>().ok(),
+                Some(_) => return Reply::error(400, "NotStorage", &format!("'{id}' is not a storage node")),
+                None => return Reply::error(404, "NoSuchNode", &format!("no such node '{id}'")),
+            }
+        };
+        let Some(addr) = addr else { return Reply::error(500, "InternalError", "the node's RPC address does not parse") };
+        let body = serde_json::to_vec(req).expect("serialises");
+        match self.pool.call_always(addr, Op::Control, vec![body], CALL_TIMEOUT).await {
+            Ok((_, resp)) => match serde_json::from_slice::<ControlResp>(&resp) {
+                Ok(ControlResp::Ok) => Reply::ok(200, json!({"node": id, "ok": true})),
+                Ok(ControlResp::Info { info }) => Reply::ok(200, info),
+                Ok(ControlResp::Error { code, message }) => Reply::error(409, &code, &message),
+                Ok(other) => Reply::error(502, "BadGateway", &format!("unexpected reply from {id}: {other:?}")),
+                Err(e) => Reply::error(502, "BadGateway", &format!("bad reply from {id}: {e}")),
+            },
+            Err(FrameError::Remote(status, msg)) => Reply::error(409, status.as_str(), &msg),
+            Err(e) => Reply::error(503, "NodeUnreachable", &format!("{id}: {e}")),
+        }
+    }
+
+    /// `recover-file`: the replica holding the newest version queues it for the others.
+    async fn recover_file(&self, key: &[u8]) -> Reply {
+        let w = self.whereis(key).await;
+        let Some(reps) = w["replicas"].as_array() else { return Reply::ok(409, w) };
+        let version = |r: &Value| (r["version_us"].as_u64(), r["tiebreak"].as_u64());
+        let newest = reps.iter().filter(|r| r["version_us"].is_u64()).max_by_key(|r| version(r));
+        let Some(newest) = newest else { return Reply::error(404, "NoSuchKey", "no replica holds this key") };
+        let holder = newest["node"].as_str().unwrap_or_default().to_owned();
+        let stale: Vec<String> = reps.iter().filter(|r| version(r) != version(newest)).filter_map(|r| r["node"].as_str().map(str::to_owned)).collect();
+        if stale.is_empty() {
+            return Reply::ok(200, json!({"key": String::from_utf8_lossy(key), "repaired": [], "note": "every replica holds the newest version"}));
+        }
+        let r = self.to_node(&holder, &ControlReq::Repair { key: hex::encode(key), targets: stale.clone() }).await;
+        if r.status != 200 {
+            return r;
+        }
+        Reply::ok(200, json!({"key": String::from_utf8_lossy(key), "source": holder, "repaired": stale}))
     }
 
     fn command(&self, f: impl FnOnce(&mut Cluster) -> Result<Value, leofs_control::cluster::Refused>) -> Reply {

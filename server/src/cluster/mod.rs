@@ -13,6 +13,7 @@ pub mod manager;
 pub mod node_admin;
 pub mod pool;
 pub mod storage;
+pub mod sync;
 
 use leofs_control::ring::{NodeState, Ring};
 use parking_lot::RwLock;
@@ -70,11 +71,27 @@ pub struct Shared {
     /// Repairs this node holds, by target node: one map per core, summed by heartbeats.
     pub mq: Vec<parking_lot::Mutex<BTreeMap<String, u64>>>,
     pub node_id: String,
+    /// `mq-suspend`: queued repairs wait until `mq-resume`.
+    pub mq_suspended: std::sync::atomic::AtomicBool,
+    /// The latest anti-entropy run (`recover-node`, `recover-consistency`).
+    pub recovery: parking_lot::Mutex<sync::RecoveryStatus>,
+    /// `compact-start` bumps it (every shard compacts now); `compact-suspend` sets the flag.
+    pub compact_requests: AtomicU64,
+    pub compact_suspended: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
     pub fn new(node_id: String, cores: usize, view: View) -> Arc<Shared> {
-        Arc::new(Shared { view: RwLock::new(Arc::new(view)), epoch: AtomicU64::new(1), mq: (0..cores).map(|_| Default::default()).collect(), node_id })
+        Arc::new(Shared {
+            view: RwLock::new(Arc::new(view)),
+            epoch: AtomicU64::new(1),
+            mq: (0..cores).map(|_| Default::default()).collect(),
+            node_id,
+            mq_suspended: Default::default(),
+            recovery: Default::default(),
+            compact_requests: AtomicU64::new(0),
+            compact_suspended: Default::default(),
+        })
     }
 
     pub fn get(&self) -> Arc<View> {

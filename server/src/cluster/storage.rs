@@ -36,8 +36,11 @@ const BATCH_READ_MAX: u64 = 64 << 10;
 const MQ_POLL: Duration = Duration::from_millis(200);
 /// Longest wait between two attempts at an unreachable target.
 const MQ_MAX_BACKOFF: Duration = Duration::from_secs(5);
-/// Queue entries handled per pass.
-const MQ_BATCH: usize = 256;
+/// Queue entries handled per pass, and delivered at once.
+const MQ_BATCH: usize = 1024;
+const MQ_CONCURRENCY: usize = 64;
+/// Queue entries counted per pass for the depth gauge (a deeper queue reads as this).
+const MQ_COUNT_MAX: usize = 1 << 20;
 
 pub struct StorageCore {
     pub core: usize,
@@ -45,6 +48,8 @@ pub struct StorageCore {
     pub view: LocalView,
     pub pool: Rc<Pool>,
     pub batcher: Rc<super::batch::Batcher>,
+    /// Every core's metrics snapshot (for `du`).
+    pub metrics: crate::metrics::Cores,
 }
 
 type Reply = Result<Vec<Vec<u8>>, (Status, String)>;
@@ -150,7 +155,8 @@ impl StorageCore {
         let meta = if kind == Kind::Tombstone { ObjectMeta::default() } else { ObjectMeta::decode(&req.meta, object.len() as u64).map_err(engine_reply)? };
         if !req.coordinate {
             let Some(v) = req.version else { return Err(bad("a replica write needs a version")) };
-            let (_, applied) = self.shards.write(kind, req.key, meta, object, PutCond::None, Some(from_rpc_version(v))).await.map_err(put_reply)?;
+            let cond = if req.repair { PutCond::Repair } else { PutCond::None };
+            let (_, applied) = self.shards.write(kind, req.key, meta, object, cond, Some(from_rpc_version(v))).await.map_err(put_reply)?;
             return Ok(vec![resp(WriteResp { version: v, applied, existed: false, acks: 1 })]);
         }
         let cond = match req.cond {
@@ -231,7 +237,7 @@ impl StorageCore {
     #[allow(clippy::too_many_arguments)]
     fn send_copies(&self, view: &View, replicas: Vec<usize>, kind: WriteKind, key: Vec<u8>, meta: Vec<u8>, object: Vec<u8>, version: Version) -> Copies {
         let (tx, rx) = leofs_rt::sync::cross::unbounded::<bool>();
-        let fields = WriteReq { kind, coordinate: false, cond: Cond::None, version: Some(to_rpc_version(version)), key: key.clone(), meta }.encode_fields();
+        let fields = WriteReq { kind, coordinate: false, repair: false, cond: Cond::None, version: Some(to_rpc_version(version)), key: key.clone(), meta }.encode_fields();
         let n = replicas.len();
         let mut object = Some(object);
         for (i, m) in replicas.into_iter().enumerate() {
@@ -303,18 +309,78 @@ impl StorageCore {
         Ok(vec![out])
     }
 
-    async fn control(&self, body: &[u8]) -> Reply {
+    async fn control(self: &Rc<Self>, body: &[u8]) -> Reply {
         let req: ControlReq = serde_json::from_slice(body).map_err(bad)?;
-        match req {
+        let shared = self.view.shared().clone();
+        let resp = match req {
             ControlReq::Repair { key, targets } => {
                 let key = hex::decode(key).map_err(bad)?;
                 for t in targets {
                     enqueue(&self.shards, &t, &key).await;
                 }
-                Ok(vec![serde_json::to_vec(&ControlResp::Ok).expect("serialises")])
+                ControlResp::Ok
             }
-            _ => Err(bad("a storage node takes only repair requests")),
-        }
+            ControlReq::RepairMany { keys, target } => {
+                for k in keys {
+                    enqueue(&self.shards, &target, &hex::decode(k).map_err(bad)?).await;
+                }
+                ControlResp::Ok
+            }
+            ControlReq::Digests { peer } => ControlResp::Digests { ranges: super::sync::digests(self, &peer).await.map_err(|e| (Status::Internal, e))? },
+            ControlReq::Keys { peer, ranges } => ControlResp::Keys { entries: super::sync::keys(self, &peer, &ranges).await.map_err(|e| (Status::Internal, e))? },
+            ControlReq::Recover => {
+                if shared.recovery.lock().running {
+                    return Err((Status::Conflict, "a recovery is already running on this node".into()));
+                }
+                shared.recovery.lock().running = true;
+                leofs_rt::task::spawn(super::sync::recover(self.clone()));
+                ControlResp::Ok
+            }
+            ControlReq::MqSuspend { suspended } => {
+                shared.mq_suspended.store(suspended, Ordering::Relaxed);
+                ControlResp::Ok
+            }
+            ControlReq::Compact { action } => {
+                match action.as_str() {
+                    "start" => {
+                        shared.compact_suspended.store(false, Ordering::Relaxed);
+                        shared.compact_requests.fetch_add(1, Ordering::Relaxed);
+                    }
+                    "suspend" => shared.compact_suspended.store(true, Ordering::Relaxed),
+                    "resume" => shared.compact_suspended.store(false, Ordering::Relaxed),
+                    "status" => {}
+                    other => return Err(bad(format!("compaction action {other:?}: start, suspend, resume or status"))),
+                }
+                ControlResp::Info { info: self.du_json(&shared).await }
+            }
+            ControlReq::Du => ControlResp::Info { info: self.du_json(&shared).await },
+            _ => return Err(bad("a storage node does not take this control message")),
+        };
+        Ok(vec![serde_json::to_vec(&resp).expect("serialises")])
+    }
+
+    /// Space per shard: what `du` and `compact-status` print.
+    async fn du_json(&self, shared: &super::Shared) -> serde_json::Value {
+        let cores = self.metrics.collect().await;
+        let shards: Vec<serde_json::Value> = cores
+            .iter()
+            .map(|c| {
+                let s = &c.shard;
+                serde_json::json!({
+                    "shard": c.core, "segments": s.segments, "objects": s.index_entries, "used_bytes": s.used_bytes,
+                    "live_bytes": s.live_bytes, "garbage_bytes": s.used_bytes.saturating_sub(s.live_bytes),
+                    "compacted_segments": s.stats.compacted_segments,
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "node": shared.node_id,
+            "compaction": if shared.compact_suspended.load(Ordering::Relaxed) { "suspended" } else { "enabled" },
+            "compaction_requests": shared.compact_requests.load(Ordering::Relaxed),
+            "repairs_suspended": shared.mq_suspended.load(Ordering::Relaxed),
+            "recovery": shared.recovery.lock().clone(),
+            "shards": shards,
+        })
     }
 }
 
@@ -363,42 +429,57 @@ pub async fn enqueue(shards: &Shards, target: &str, key: &[u8]) {
 /// Delivers this core's queued repairs, with backoff per unreachable target, until `stop`.
 pub async fn repair_worker(sc: Rc<StorageCore>, stop: Arc<AtomicBool>) {
     let backoff: RefCell<HashMap<String, (Instant, Duration)>> = RefCell::new(HashMap::new());
+    let mut pass = 0u64;
     while !stop.load(Ordering::Relaxed) {
         leofs_rt::task::sleep(MQ_POLL).await;
-        let queued = sc.shards.local.store.list(MQ_PREFIX, b"", usize::MAX);
+        pass += 1;
+        // The depth gauge counts the whole queue every 10th pass; delivery looks at its head.
+        let count = pass % 10 == 1;
+        let queued = sc.shards.local.store.list(MQ_PREFIX, b"", if count { MQ_COUNT_MAX } else { MQ_BATCH * 4 });
         let mut depth: BTreeMap<String, u64> = BTreeMap::new();
         for (k, _) in &queued {
             if let Some((t, _)) = parse_mq_key(k) {
                 *depth.entry(t).or_insert(0) += 1;
             }
         }
-        *sc.view.shared().mq[sc.core].lock() = depth;
-        if queued.is_empty() {
+        if count || queued.len() < MQ_BATCH * 4 {
+            *sc.view.shared().mq[sc.core].lock() = depth;
+        }
+        if queued.is_empty() || sc.view.shared().mq_suspended.load(Ordering::Relaxed) {
             continue;
         }
         let view = sc.view.get();
-        for (qk, qe) in queued.into_iter().take(MQ_BATCH) {
-            let Some((target, key)) = parse_mq_key(&qk) else { continue };
-            if backoff.borrow().get(&target).is_some_and(|(at, _)| Instant::now() < *at) {
-                continue;
-            }
-            let Some(m) = view.index_of(&target) else { continue };
-            if !view.serving(m) {
-                continue;
-            }
-            match sc.deliver(&view, m, &key).await {
-                Ok(()) => {
-                    backoff.borrow_mut().remove(&target);
-                    // Remove the entry unless it was queued again meanwhile.
-                    if sc.shards.local.store.stat(&qk).is_some_and(|e| e.version == qe.version) {
-                        let _ = sc.shards.delete(qk.to_vec()).await;
+        let now = Instant::now();
+        let due: Vec<(Box<[u8]>, leofs_engine::Entry, String, Vec<u8>, usize)> = queued
+            .into_iter()
+            .filter_map(|(qk, qe)| {
+                let (target, key) = parse_mq_key(&qk)?;
+                let m = view.index_of(&target)?;
+                let waiting = backoff.borrow().get(&target).is_some_and(|(at, _)| now < *at);
+                (view.serving(m) && !waiting).then_some((qk, qe, target, key, m))
+            })
+            .take(MQ_BATCH)
+            .collect();
+        // Deliveries run concurrently: their writes share frames (batches) and the
+        // receivers' group commits, which is what makes a rebuild fast.
+        for group in due.chunks(MQ_CONCURRENCY) {
+            let futs: Vec<_> = group.iter().map(|(_, _, _, key, m)| sc.deliver(&view, *m, key)).collect();
+            let results = leofs_rt::task::join_all(futs).await;
+            for ((qk, qe, target, _, _), r) in group.iter().zip(results) {
+                match r {
+                    Ok(()) => {
+                        backoff.borrow_mut().remove(target);
+                        // Remove the entry unless it was queued again meanwhile.
+                        if sc.shards.local.store.stat(qk).is_some_and(|e| e.version == qe.version) {
+                            let _ = sc.shards.delete(qk.to_vec()).await;
+                        }
                     }
-                }
-                Err(e) => {
-                    let mut b = backoff.borrow_mut();
-                    let wait = b.get(&target).map_or(MQ_POLL, |(_, w)| (*w * 2).min(MQ_MAX_BACKOFF));
-                    log::debug!("repair for {target} failed ({e}); next try in {wait:?}");
-                    b.insert(target, (Instant::now() + wait, wait));
+                    Err(e) => {
+                        let mut b = backoff.borrow_mut();
+                        let wait = b.get(target).map_or(MQ_POLL, |(_, w)| (*w * 2).min(MQ_MAX_BACKOFF));
+                        log::debug!("repair for {target} failed ({e}); next try in {wait:?}");
+                        b.insert(target.clone(), (Instant::now() + wait, wait));
+                    }
                 }
             }
         }
@@ -421,7 +502,7 @@ impl StorageCore {
         } else {
             (WriteKind::Tombstone, Vec::new(), Vec::new())
         };
-        let fields = WriteReq { kind, coordinate: false, cond: Cond::None, version: Some(to_rpc_version(entry.version)), key: key.to_vec(), meta }.encode_fields();
+        let fields = WriteReq { kind, coordinate: false, repair: true, cond: Cond::None, version: Some(to_rpc_version(entry.version)), key: key.to_vec(), meta }.encode_fields();
         self.pool.call(addr, Op::Write, vec![fields, object], CALL_TIMEOUT).await.map(|_| ()).map_err(|e| e.to_string())
     }
 }
