@@ -45,6 +45,12 @@ pub struct NodeArgs {
     /// Storage: virtual nodes on the RING (capacity weight) [default: 168].
     #[arg(long, env = "LEOFS_WEIGHT")]
     pub weight: Option<u32>,
+    /// Storage: background scrub's read rate in MiB/s, 0 to turn it off [default: 8].
+    #[arg(long, env = "LEOFS_SCRUB_MIB_PER_SEC")]
+    pub scrub_mib_per_sec: Option<u64>,
+    /// Storage: pause between two scrub passes, in ms [default: 3600000].
+    #[arg(long, env = "LEOFS_SCRUB_PAUSE_MS")]
+    pub scrub_pause_ms: Option<u64>,
 }
 
 /// Flags of `leofs server`. Unset flags fall back to the config file, then to defaults.

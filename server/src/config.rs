@@ -32,6 +32,8 @@ pub struct FileConfig {
     pub rpc_listen: Option<String>,
     pub zone: Option<String>,
     pub weight: Option<u32>,
+    pub scrub_mib_per_sec: Option<u64>,
+    pub scrub_pause_ms: Option<u64>,
 }
 
 /// What a storage node or gateway needs to join a cluster.
@@ -43,6 +45,9 @@ pub struct ClusterCfg {
     pub rpc_listen: SocketAddr,
     pub zone: String,
     pub weight: u32,
+    /// Background scrub's read rate (0: off), and the pause between passes.
+    pub scrub_bytes_per_sec: u64,
+    pub scrub_pause_ms: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -100,7 +105,9 @@ impl ServerConfig {
                 if !(1..=4096).contains(&weight) {
                     return Err(format!("weight must be between 1 and 4096, not {weight}"));
                 }
-                Some(ClusterCfg { node_id, manager, rpc_listen, zone: n.zone.clone().or(file.zone.clone()).unwrap_or_default(), weight })
+                let scrub_bytes_per_sec = n.scrub_mib_per_sec.or(file.scrub_mib_per_sec).unwrap_or(8) << 20;
+                let scrub_pause_ms = n.scrub_pause_ms.or(file.scrub_pause_ms).unwrap_or(3_600_000);
+                Some(ClusterCfg { node_id, manager, rpc_listen, zone: n.zone.clone().or(file.zone.clone()).unwrap_or_default(), weight, scrub_bytes_per_sec, scrub_pause_ms })
             }
         };
         let listen_s = args.listen.clone().or(file.listen).unwrap_or_else(|| listen_default.into());

@@ -133,6 +133,11 @@ impl Cluster {
     /// Starts 1 manager, `k` storage nodes with `shards` shards each and 1 gateway, then
     /// `start`s the RING and waits until every node routes with it.
     pub fn start(k: usize, shards: usize) -> Cluster {
+        Cluster::start_opts(k, shards, &[])
+    }
+
+    /// [`Cluster::start`] with extra flags for every storage node.
+    pub fn start_opts(k: usize, shards: usize, storage_extra: &[&str]) -> Cluster {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let dir = profile_dir().parent().unwrap_or(std::path::Path::new(".")).join("tmp").join("leofs-tests").join(format!("cluster-{}-{n}", std::process::id()));
@@ -164,6 +169,7 @@ impl Cluster {
                     "--shards", &shards.to_string(), "--segment-mib", "16", "--allow-buffered-io",
                 ]
                 .iter()
+                .chain(storage_extra)
                 .map(|s| s.to_string())
                 .collect(),
                 child: None,

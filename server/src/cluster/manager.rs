@@ -423,6 +423,7 @@ impl crate::admin::AdminExt for Manager {
             states: c.members.values().map(|m| (m.info.id.clone(), m.state.as_str().to_owned())).collect(),
             repairs: repairs.into_iter().collect(),
             stale_nodes: Some(c.stale_nodes().len() as u64),
+            scrub: None,
         })
     }
 }

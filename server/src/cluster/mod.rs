@@ -12,6 +12,7 @@ pub mod heartbeat;
 pub mod manager;
 pub mod node_admin;
 pub mod pool;
+pub mod scrub;
 pub mod storage;
 pub mod sync;
 
@@ -78,6 +79,8 @@ pub struct Shared {
     /// `compact-start` bumps it (every shard compacts now); `compact-suspend` sets the flag.
     pub compact_requests: AtomicU64,
     pub compact_suspended: std::sync::atomic::AtomicBool,
+    /// Scrub's counters, one per core.
+    pub scrub: Vec<parking_lot::Mutex<scrub::ScrubStats>>,
 }
 
 impl Shared {
@@ -91,6 +94,7 @@ impl Shared {
             recovery: Default::default(),
             compact_requests: AtomicU64::new(0),
             compact_suspended: Default::default(),
+            scrub: (0..cores).map(|_| Default::default()).collect(),
         })
     }
 
@@ -101,6 +105,19 @@ impl Shared {
     pub fn set(&self, v: View) {
         *self.view.write() = Arc::new(v);
         self.epoch.fetch_add(1, Ordering::Release);
+    }
+
+    pub fn scrub_total(&self) -> scrub::ScrubStats {
+        let mut t = scrub::ScrubStats::default();
+        for s in &self.scrub {
+            let s = s.lock();
+            t.passes += s.passes;
+            t.records += s.records;
+            t.bytes += s.bytes;
+            t.corrupt += s.corrupt;
+            t.repairs_requested += s.repairs_requested;
+        }
+        t
     }
 
     pub fn mq_total(&self) -> BTreeMap<String, u64> {

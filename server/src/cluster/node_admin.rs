@@ -36,6 +36,8 @@ impl AdminExt for NodeAdmin {
                         "ring_checksum": ring,
                         "states": v.all_states,
                         "repairs_held": self.shared.mq_total(),
+                        "scrub": self.shared.scrub_total(),
+                        "recovery": self.shared.recovery.lock().clone(),
                     }),
                 ));
             }
@@ -59,6 +61,10 @@ impl AdminExt for NodeAdmin {
             states: v.all_states.iter().map(|(n, s)| (n.clone(), s.as_str().to_owned())).collect(),
             repairs: self.shared.mq_total().into_iter().collect(),
             stale_nodes: None,
+            scrub: (self.role == "storage").then(|| {
+                let s = self.shared.scrub_total();
+                [s.passes, s.records, s.bytes, s.corrupt]
+            }),
         })
     }
 }

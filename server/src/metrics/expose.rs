@@ -54,6 +54,8 @@ pub struct ClusterGauges {
     pub repairs: Vec<(String, u64)>,
     /// Manager only: nodes whose reported RING differs from the current one.
     pub stale_nodes: Option<u64>,
+    /// Storage only: scrub's passes, records and bytes verified, corrupt records found.
+    pub scrub: Option<[u64; 4]>,
 }
 
 /// [`encode`] with the cluster's gauges.
@@ -173,6 +175,12 @@ impl Scrape {
         gauge(enc, "leofs_node_state", "Each known node's state (attached, running, suspend, stop, restarted, detached); always 1.", None, states)?;
         let repairs = c.repairs.iter().map(|(t, n)| (vec![("target", t.clone())], *n)).collect();
         gauge(enc, "leofs_repair_queue_depth", "Repairs queued for delivery (hinted hand-off), by the node they are for.", None, repairs)?;
+        if let Some([passes, records, bytes, corrupt]) = c.scrub {
+            counter(enc, "leofs_scrub_passes", "Full scrub passes over this node's records.", None, vec![(vec![], passes)])?;
+            counter(enc, "leofs_scrub_records", "Records whose checksums scrub verified.", None, vec![(vec![], records)])?;
+            counter(enc, "leofs_scrub", "Bytes of records scrub verified.", Some(Unit::Bytes), vec![(vec![], bytes)])?;
+            counter(enc, "leofs_scrub_corrupt_records", "Records scrub found corrupt (each is repaired from another replica).", None, vec![(vec![], corrupt)])?;
+        }
         if let Some(n) = c.stale_nodes {
             gauge(enc, "leofs_ring_stale_nodes", "Nodes whose RING checksum differs from the manager's.", None, vec![(vec![], n)])?;
         }
@@ -231,13 +239,15 @@ mod tests {
 
     #[test]
     fn cluster_gauges_are_exported() {
-        let c = ClusterGauges { ring_version: 2, ring_checksum: "00ff".into(), states: vec![("s1".into(), "running".into())], repairs: vec![("s2".into(), 7)], stale_nodes: Some(1) };
+        let c = ClusterGauges { ring_version: 2, ring_checksum: "00ff".into(), states: vec![("s1".into(), "running".into())], repairs: vec![("s2".into(), 7)], stale_nodes: Some(1), scrub: Some([1, 2, 3, 4]) };
         let text = encode_with(Vec::new(), 0, 0, Some(c), Format::Prometheus).unwrap();
         assert!(text.contains("leofs_ring_version 2\n"), "{text}");
         assert!(text.contains("leofs_ring_info{checksum=\"00ff\"} 1\n"), "{text}");
         assert!(text.contains("leofs_node_state{node=\"s1\",state=\"running\"} 1\n"), "{text}");
         assert!(text.contains("leofs_repair_queue_depth{target=\"s2\"} 7\n"), "{text}");
         assert!(text.contains("leofs_ring_stale_nodes 1\n"), "{text}");
+        assert!(text.contains("leofs_scrub_corrupt_records_total 4\n"), "{text}");
+        assert!(text.contains("leofs_scrub_bytes_total 3\n"), "{text}");
     }
 
     #[test]
