@@ -28,7 +28,7 @@ fn not_a_manager(api: &Api, command: &str) -> Error {
 }
 
 /// `method path` on the manager; "no such endpoint" becomes [`not_a_manager`].
-fn manager_call<T: DeserializeOwned>(api: &Api, command: &str, method: &str, path: &str, body: Option<&Value>) -> Result<T, Error> {
+pub(crate) fn manager_call<T: DeserializeOwned>(api: &Api, command: &str, method: &str, path: &str, body: Option<&Value>) -> Result<T, Error> {
     api.call(method, path, body).map_err(|e| if e.is_missing_endpoint() { not_a_manager(api, command) } else { e })
 }
 

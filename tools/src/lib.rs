@@ -9,6 +9,7 @@
 pub mod client;
 pub mod cluster_cmds;
 pub mod commands;
+pub mod ops_cmds;
 pub mod table;
 
 use clap::{Parser, Subcommand};
@@ -69,6 +70,29 @@ pub enum Command {
     UpdateConsistencyLevel(UpdateConsistencyLevel),
     MqStats(MqStats),
     UpdateLogLevel(UpdateLogLevel),
+    /// Rebuild a storage node from its peers (after its disks were replaced or wiped): it
+    /// compares digests with every peer and fetches what it lacks; progress in `du <node>`.
+    RecoverNode(ops_cmds::NodeArg),
+    /// Compare a storage node's replicas with its peers' and repair what differs, both ways.
+    RecoverConsistency(ops_cmds::NodeArg),
+    /// Repair one object: the replica with the newest version sends it to the others.
+    RecoverFile(ops_cmds::RecoverFile),
+    /// Send the current RING to a node again.
+    RecoverRing(ops_cmds::NodeArg),
+    /// Stop delivering a storage node's queued repairs.
+    MqSuspend(ops_cmds::NodeArg),
+    /// Deliver a storage node's queued repairs again.
+    MqResume(ops_cmds::NodeArg),
+    /// Compact a storage node now: every segment with garbage.
+    CompactStart(ops_cmds::Compact),
+    /// Pause a storage node's compaction (automatic passes included).
+    CompactSuspend(ops_cmds::NodeArg),
+    /// Let a storage node's compaction run again.
+    CompactResume(ops_cmds::NodeArg),
+    /// A storage node's compaction state and space per shard.
+    CompactStatus(ops_cmds::NodeArg),
+    /// Space use of a storage node per shard: `du [detail] <node>`.
+    Du(ops_cmds::Du),
 }
 
 /// A failed command, worded for the operator. An error the admin API answered also keeps
@@ -154,6 +178,17 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<(), Error> {
         Command::UpdateConsistencyLevel(c) => c.run(&api, out),
         Command::MqStats(c) => c.run(&api, out),
         Command::UpdateLogLevel(c) => c.run(&api, out),
+        Command::RecoverNode(c) => ops_cmds::recover_node(c, &api, out),
+        Command::RecoverConsistency(c) => ops_cmds::recover_consistency(c, &api, out),
+        Command::RecoverFile(c) => c.run(&api, out),
+        Command::RecoverRing(c) => ops_cmds::recover_ring(c, &api, out),
+        Command::MqSuspend(c) => ops_cmds::mq_suspend(c, &api, out),
+        Command::MqResume(c) => ops_cmds::mq_resume(c, &api, out),
+        Command::CompactStart(c) => ops_cmds::compact(c, "start", &api, out),
+        Command::CompactSuspend(c) => ops_cmds::compact(&ops_cmds::Compact { node: c.node.clone(), count: None }, "suspend", &api, out),
+        Command::CompactResume(c) => ops_cmds::compact(&ops_cmds::Compact { node: c.node.clone(), count: None }, "resume", &api, out),
+        Command::CompactStatus(c) => ops_cmds::compact(&ops_cmds::Compact { node: c.node.clone(), count: None }, "status", &api, out),
+        Command::Du(c) => c.run(&api, out),
     }
 }
 
@@ -179,6 +214,12 @@ mod tests {
         for cmd in ["get-users", "get-buckets", "status", "version", "start", "dump-ring", "mq-stats"] {
             assert!(parse(&[cmd]).is_ok(), "{cmd}");
         }
+        assert_eq!(parse(&["recover-node", "storage-2"]).unwrap().command, Command::RecoverNode(ops_cmds::NodeArg { node: "storage-2".into() }));
+        assert_eq!(parse(&["recover-file", "photos/cat.jpg"]).unwrap().command, Command::RecoverFile(ops_cmds::RecoverFile { path: "photos/cat.jpg".into() }));
+        assert_eq!(parse(&["compact-start", "storage-1", "all"]).unwrap().command, Command::CompactStart(ops_cmds::Compact { node: "storage-1".into(), count: Some("all".into()) }));
+        assert_eq!(parse(&["du", "detail", "storage-1"]).unwrap().command, Command::Du(ops_cmds::Du { args: vec!["detail".into(), "storage-1".into()] }));
+        assert!(parse(&["du"]).is_err());
+        assert_eq!(parse(&["mq-suspend", "storage-3"]).unwrap().command, Command::MqSuspend(ops_cmds::NodeArg { node: "storage-3".into() }));
     }
 
     #[test]

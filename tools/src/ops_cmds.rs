@@ -1,0 +1,172 @@
+//! `leofs-adm` commands for recovery and space, sent to the cluster manager, which relays
+//! them to the storage node: `recover-node`, `recover-consistency`, `recover-file`,
+//! `recover-ring`, `mq-suspend`, `mq-resume`, `compact-start`, `compact-suspend`,
+//! `compact-resume`, `compact-status` and `du`.
+
+use crate::client::{encode_segment, Api};
+use crate::cluster_cmds::manager_call;
+use crate::commands::{json_out, ok_out};
+use crate::table::render;
+use crate::Error;
+use clap::Args;
+use serde_json::Value;
+use std::io::Write;
+
+/// One storage node id.
+#[derive(Args, Debug, Clone, PartialEq, Eq)]
+pub struct NodeArg {
+    /// The storage node id.
+    pub node: String,
+}
+
+fn node_post(api: &Api, out: &mut dyn Write, command: &str, node: &str, action: &str) -> Result<(), Error> {
+    let path = format!("/v1/nodes/{}/{action}", encode_segment(node));
+    let reply: Value = manager_call(api, command, "POST", &path, None)?;
+    ok_out(api, out, &reply)
+}
+
+pub fn recover_node(c: &NodeArg, api: &Api, out: &mut dyn Write) -> Result<(), Error> {
+    node_post(api, out, "recover-node", &c.node, "recover")
+}
+
+pub fn recover_consistency(c: &NodeArg, api: &Api, out: &mut dyn Write) -> Result<(), Error> {
+    node_post(api, out, "recover-consistency", &c.node, "recover")
+}
+
+pub fn recover_ring(c: &NodeArg, api: &Api, out: &mut dyn Write) -> Result<(), Error> {
+    node_post(api, out, "recover-ring", &c.node, "recover-ring")
+}
+
+pub fn mq_suspend(c: &NodeArg, api: &Api, out: &mut dyn Write) -> Result<(), Error> {
+    node_post(api, out, "mq-suspend", &c.node, "mq-suspend")
+}
+
+pub fn mq_resume(c: &NodeArg, api: &Api, out: &mut dyn Write) -> Result<(), Error> {
+    node_post(api, out, "mq-resume", &c.node, "mq-resume")
+}
+
+/// Repair one object: the replica with the newest version sends it to the others.
+#[derive(Args, Debug, Clone, PartialEq, Eq)]
+pub struct RecoverFile {
+    /// `<bucket>/<key>`
+    pub path: String,
+}
+
+impl RecoverFile {
+    pub fn run(&self, api: &Api, out: &mut dyn Write) -> Result<(), Error> {
+        let path = format!("/v1/recover-file?key={}", encode_segment(&self.path));
+        let reply: Value = manager_call(api, "recover-file", "POST", &path, None)?;
+        if json_out(api, out, &reply)? {
+            return Ok(());
+        }
+        match reply.get("repaired").and_then(Value::as_array) {
+            Some(r) if r.is_empty() => writeln!(out, "every replica already holds the newest version")?,
+            Some(r) => {
+                let names: Vec<&str> = r.iter().filter_map(Value::as_str).collect();
+                writeln!(out, "queued from {} for: {}", reply["source"].as_str().unwrap_or("?"), names.join(", "))?;
+            }
+            None => {}
+        }
+        writeln!(out, "OK")?;
+        Ok(())
+    }
+}
+
+/// Compaction of a storage node: start a pass now over every segment with garbage, suspend
+/// or resume automatic compaction, or show where it stands.
+#[derive(Args, Debug, Clone, PartialEq, Eq)]
+pub struct Compact {
+    /// The storage node id.
+    pub node: String,
+    /// LeoFS's `all` or a number of segments: accepted for its scripts; a pass covers
+    /// every segment with garbage.
+    pub count: Option<String>,
+}
+
+pub fn compact(c: &Compact, action: &str, api: &Api, out: &mut dyn Write) -> Result<(), Error> {
+    let path = format!("/v1/nodes/{}/compact/{action}", encode_segment(&c.node));
+    let reply: Value = manager_call(api, &format!("compact-{action}"), "POST", &path, None)?;
+    if json_out(api, out, &reply)? {
+        return Ok(());
+    }
+    if action == "status" {
+        return du_text(&reply, out);
+    }
+    writeln!(out, "OK")?;
+    Ok(())
+}
+
+/// Space use of a storage node, per shard (`detail`), with its compaction and recovery
+/// state.
+#[derive(Args, Debug, Clone, PartialEq, Eq)]
+pub struct Du {
+    /// `detail` (LeoFS syntax; the per-shard table is always printed), then the node id.
+    #[arg(num_args = 1..=2, required = true)]
+    pub args: Vec<String>,
+}
+
+impl Du {
+    pub fn node(&self) -> &str {
+        self.args.last().map_or("", String::as_str)
+    }
+
+    pub fn run(&self, api: &Api, out: &mut dyn Write) -> Result<(), Error> {
+        let path = format!("/v1/nodes/{}/du", encode_segment(self.node()));
+        let reply: Value = manager_call(api, "du", "GET", &path, None)?;
+        if json_out(api, out, &reply)? {
+            return Ok(());
+        }
+        du_text(&reply, out)
+    }
+}
+
+fn du_text(reply: &Value, out: &mut dyn Write) -> Result<(), Error> {
+    let n = |v: &Value, k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0);
+    let rows: Vec<Vec<String>> = reply
+        .get("shards")
+        .and_then(Value::as_array)
+        .map(|shards| {
+            shards
+                .iter()
+                .map(|s| {
+                    let used = n(s, "used_bytes");
+                    let ratio = if used == 0 { 0.0 } else { n(s, "garbage_bytes") as f64 * 100.0 / used as f64 };
+                    vec![n(s, "shard").to_string(), n(s, "objects").to_string(), n(s, "segments").to_string(), n(s, "used_bytes").to_string(), n(s, "live_bytes").to_string(), format!("{ratio:.1}%"), n(s, "compacted_segments").to_string()]
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    writeln!(out, "node: {}", reply.get("node").and_then(Value::as_str).unwrap_or("?"))?;
+    writeln!(out, "compaction: {}", reply.get("compaction").and_then(Value::as_str).unwrap_or("?"))?;
+    if let Some(r) = reply.get("recovery") {
+        writeln!(
+            out,
+            "recovery: {} (peers {}/{}, ranges differing {}, keys requested {}, offered {})",
+            if r["running"] == true { "running" } else { "idle" },
+            n(r, "peers_done"),
+            n(r, "peers"),
+            n(r, "ranges_differing"),
+            n(r, "keys_requested"),
+            n(r, "keys_offered")
+        )?;
+    }
+    write!(out, "{}", render(&["shard", "objects", "segments", "used bytes", "live bytes", "garbage", "compacted segments"], &rows))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn du_prints_a_row_per_shard_with_the_garbage_ratio() {
+        let reply = serde_json::json!({"node": "s1", "compaction": "enabled", "recovery": {"running": false, "peers_done": 2, "peers": 2, "ranges_differing": 3, "keys_requested": 10, "keys_offered": 0},
+            "shards": [{"shard": 0, "objects": 5, "segments": 1, "used_bytes": 1000, "live_bytes": 750, "garbage_bytes": 250, "compacted_segments": 0}]});
+        let mut out = Vec::new();
+        du_text(&reply, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("node: s1"), "{text}");
+        assert!(text.contains("recovery: idle (peers 2/2, ranges differing 3, keys requested 10, offered 0)"), "{text}");
+        assert!(text.contains("25.0%"), "{text}");
+    }
+}
