@@ -66,6 +66,13 @@ pub struct Heartbeat {
     pub mq: BTreeMap<String, u64>,
     #[serde(default)]
     pub objects: u64,
+    /// Storage: the RING version for which this node has handed over every copy it must
+    /// (rebalance), with all of them confirmed by their new owners.
+    #[serde(default)]
+    pub rebalanced: u64,
+    /// Storage: copies it still has to hand over.
+    #[serde(default)]
+    pub rebalance_pending: u64,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
@@ -79,6 +86,12 @@ pub struct HeartbeatReply {
     /// A `catalog.db` snapshot (hex), sent only to a gateway whose generation is behind.
     pub catalog: Option<String>,
     pub log_level: String,
+    /// During a rebalance: the RING before it (hex), which reads also consult, sent with
+    /// the current RING.
+    #[serde(default)]
+    pub previous: Option<String>,
+    #[serde(default)]
+    pub rebalancing: bool,
 }
 
 /// A bucket change an S3 request asked a gateway for; the manager applies it.
@@ -182,6 +195,10 @@ pub struct MemberRec {
     pub mq: BTreeMap<String, u64>,
     #[serde(skip)]
     pub objects: u64,
+    #[serde(skip)]
+    pub rebalanced: u64,
+    #[serde(skip)]
+    pub rebalance_pending: u64,
 }
 
 /// The manager's durable state: `cluster.db` holds it as JSON in the catalog's framing.
@@ -193,6 +210,8 @@ pub struct Cluster {
     pub consistency: Consistency,
     pub distinct_zones: bool,
     pub log_level: String,
+    /// A rebalance is moving data from `previous`'s owners to `ring`'s.
+    pub rebalancing: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -204,6 +223,8 @@ struct ClusterFile {
     consistency: Consistency,
     distinct_zones: bool,
     log_level: String,
+    #[serde(default)]
+    rebalancing: bool,
 }
 
 impl Default for Cluster {
@@ -215,6 +236,7 @@ impl Default for Cluster {
             consistency: DEFAULT_CONSISTENCY,
             distinct_zones: false,
             log_level: "info".into(),
+            rebalancing: false,
         }
     }
 }
@@ -242,6 +264,7 @@ impl Cluster {
             consistency: self.consistency,
             distinct_zones: self.distinct_zones,
             log_level: self.log_level.clone(),
+            rebalancing: self.rebalancing,
         };
         serde_json::to_vec(&file).expect("cluster state serialises")
     }
@@ -272,6 +295,7 @@ impl Cluster {
             consistency: f.consistency,
             distinct_zones: f.distinct_zones,
             log_level: f.log_level,
+            rebalancing: f.rebalancing,
         })
     }
 
@@ -309,6 +333,8 @@ impl Cluster {
                 ring_checksum: 0,
                 mq: BTreeMap::new(),
                 objects: 0,
+                rebalanced: 0,
+                rebalance_pending: 0,
             }
         });
         if rec.info != hb.node {
@@ -319,6 +345,8 @@ impl Cluster {
         rec.ring_checksum = hb.ring_checksum;
         rec.mq = hb.mq;
         rec.objects = hb.objects;
+        rec.rebalanced = hb.rebalanced;
+        rec.rebalance_pending = hb.rebalance_pending;
         if rec.state == NodeState::Stop {
             rec.state = if hb.node.role == NodeRole::Gateway {
                 NodeState::Running
@@ -345,8 +373,14 @@ impl Cluster {
             states: self.states(),
             catalog: None,
             log_level: self.log_level.clone(),
+            previous: match (&self.previous, self.rebalancing) {
+                (Some(p), true) => Some(hex::encode(p.encode())),
+                _ => None,
+            },
+            rebalancing: self.rebalancing,
         };
-        (reply, changed)
+        let completed = self.try_complete_rebalance();
+        (reply, changed || completed)
     }
 
     /// Marks nodes silent for too long as `stop`. Returns whether anything changed.
@@ -414,6 +448,92 @@ impl Cluster {
         }
         self.ring = Some(ring);
         Ok(self.ring.as_ref().expect("just set"))
+    }
+
+    /// `detach`: take a node out of the next RING (it keeps serving until the rebalance that
+    /// moves its data off completes).
+    pub fn detach(&mut self, id: &str) -> Result<(), Refused> {
+        let n = self.consistency.n as usize;
+        let Some(ring) = &self.ring else { return refuse("the cluster is not started") };
+        if ring.member(id).is_none() {
+            return refuse(format!("'{id}' is not in the RING"));
+        }
+        let joining = self.members.values().filter(|m| m.info.role == NodeRole::Storage && m.state == NodeState::Attached).count();
+        let staying = joining + ring.members().iter().filter(|m| m.id != id && self.members.get(&m.id).is_some_and(|r| r.state != NodeState::Detached)).count();
+        if staying < n {
+            return refuse(format!("detaching '{id}' would leave {staying} storage node(s), fewer than N = {n}"));
+        }
+        self.members.get_mut(id).expect("ring member has a row").state = NodeState::Detached;
+        Ok(())
+    }
+
+    /// `rollback`: undo a `detach` not yet rebalanced.
+    pub fn rollback(&mut self, id: &str) -> Result<(), Refused> {
+        let in_ring = self.ring.as_ref().is_some_and(|r| r.member(id).is_some());
+        match self.members.get_mut(id) {
+            Some(m) if m.state == NodeState::Detached && in_ring && !self.rebalancing => {
+                m.state = NodeState::Running;
+                Ok(())
+            }
+            Some(m) => refuse(format!("'{id}' is {}; only a detached node whose rebalance has not begun can be rolled back", m.state.as_str())),
+            None => refuse(format!("no such node '{id}'")),
+        }
+    }
+
+    /// `rebalance`: the next RING (attached nodes in, detached ones out); data moves from the
+    /// old owners to the new while reads consult both RINGs.
+    pub fn rebalance(&mut self) -> Result<&Ring, Refused> {
+        self.require_agreement()?;
+        if self.rebalancing {
+            return refuse("a rebalance is already running");
+        }
+        let Some(cur) = &self.ring else { return refuse("the cluster is not started") };
+        let mut members: Vec<Member> = cur.members().iter().filter(|m| self.members.get(&m.id).is_none_or(|r| r.state != NodeState::Detached)).cloned().collect();
+        let joining: Vec<Member> = self.members.values().filter(|m| m.info.role == NodeRole::Storage && m.state == NodeState::Attached).map(|m| member_of(&m.info)).collect();
+        members.extend(joining.iter().cloned());
+        if members.len() == cur.members().len() && joining.is_empty() {
+            return refuse("nothing to rebalance: no node attached or detached");
+        }
+        let next = Ring::new(cur.version() + 1, cur.consistency(), cur.distinct_zones(), members).map_err(Refused)?;
+        for m in &joining {
+            self.members.get_mut(&m.id).expect("attached row").state = NodeState::Running;
+        }
+        self.previous = self.ring.replace(next);
+        self.rebalancing = true;
+        Ok(self.ring.as_ref().expect("just set"))
+    }
+
+    /// Nodes that take part in the running rebalance: members of either RING, not stopped.
+    fn rebalance_nodes(&self) -> Vec<&MemberRec> {
+        let (Some(cur), Some(prev)) = (&self.ring, &self.previous) else { return Vec::new() };
+        let ids: std::collections::BTreeSet<&str> = cur.members().iter().chain(prev.members()).map(|m| m.id.as_str()).collect();
+        ids.into_iter().filter_map(|id| self.members.get(id)).filter(|m| m.state != NodeState::Stop).collect()
+    }
+
+    /// `(nodes done, nodes taking part, copies pending)` of the running rebalance.
+    pub fn rebalance_progress(&self) -> Option<(usize, usize, u64)> {
+        if !self.rebalancing {
+            return None;
+        }
+        let version = self.ring.as_ref().map_or(0, Ring::version);
+        let nodes = self.rebalance_nodes();
+        let done = nodes.iter().filter(|m| m.rebalanced >= version).count();
+        Some((done, nodes.len(), nodes.iter().map(|m| m.rebalance_pending).sum()))
+    }
+
+    /// Ends the rebalance once every node taking part has handed over its copies (each
+    /// confirmed by its new owner): the previous RING goes, and nodes drop what they no
+    /// longer own. Returns whether it ended.
+    fn try_complete_rebalance(&mut self) -> bool {
+        match self.rebalance_progress() {
+            Some((done, all, _)) if done == all && all > 0 => {
+                log::info!("rebalance to RING version {} complete", self.ring.as_ref().map_or(0, Ring::version));
+                self.rebalancing = false;
+                self.previous = None;
+                true
+            }
+            _ => false,
+        }
     }
 
     pub fn suspend(&mut self, id: &str) -> Result<(), Refused> {
@@ -510,6 +630,8 @@ mod tests {
             catalog_generation: 0,
             mq: BTreeMap::new(),
             objects: 0,
+            rebalanced: 0,
+            rebalance_pending: 0,
         }
     }
 
@@ -599,6 +721,38 @@ mod tests {
                 d: 1
             })
             .is_err());
+    }
+
+    #[test]
+    fn rebalance_adds_attached_drops_detached_and_completes_when_all_handed_over() {
+        let (mut c, nodes) = started();
+        let sum = c.ring_checksum();
+        for n in &nodes {
+            c.heartbeat(hb(n, sum), 0);
+        }
+        let s3 = storage("s3", 14030);
+        c.heartbeat(hb(&s3, 0), 0);
+        assert_eq!(c.members["s3"].state, NodeState::Attached);
+        assert!(c.detach("s0").is_ok());
+        assert!(c.detach("s1").unwrap_err().0.contains("fewer than N"));
+        let v = c.rebalance().unwrap().version();
+        assert_eq!(v, 2);
+        assert!(c.rebalancing && c.previous.is_some());
+        let ids: Vec<String> = c.ring.as_ref().unwrap().members().iter().map(|m| m.id.clone()).collect();
+        assert_eq!(ids, ["s1", "s2", "s3"]);
+        assert!(c.rebalance().is_err(), "one at a time");
+        let sum2 = c.ring_checksum();
+        let done = |n: &NodeInfo, v: u64| Heartbeat { rebalanced: v, ..hb(n, sum2) };
+        let (reply, _) = c.heartbeat(done(&nodes[0], 2), 10);
+        assert!(reply.rebalancing && reply.previous.is_some());
+        c.heartbeat(done(&nodes[1], 2), 10);
+        c.heartbeat(done(&nodes[2], 2), 10);
+        assert_eq!(c.rebalance_progress(), Some((3, 4, 0)));
+        assert!(c.rebalancing);
+        c.heartbeat(done(&s3, 2), 10);
+        assert!(!c.rebalancing && c.previous.is_none());
+        let (reply, _) = c.heartbeat(hb(&nodes[0], sum2), 20);
+        assert!(!reply.rebalancing && reply.previous.is_none());
     }
 
     #[test]

@@ -320,6 +320,9 @@ fn core_main(a: CoreArgs) {
             }
             let c = a.cfg.cluster.as_ref().expect("a storage node has cluster settings");
             leofs_rt::task::spawn(crate::cluster::scrub::run(sc.clone(), a.stop.clone(), c.scrub_bytes_per_sec, Duration::from_millis(c.scrub_pause_ms)));
+            if a.core == 0 {
+                leofs_rt::task::spawn(crate::cluster::rebalance::run(sc.clone(), a.stop.clone()));
+            }
             leofs_rt::task::spawn(crate::cluster::storage::repair_worker(sc, a.stop.clone()));
         }
         if let (Some(link), Some(shared)) = (a.link, &a.shared) {

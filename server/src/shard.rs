@@ -145,6 +145,7 @@ pub enum Req {
     Stat { key: Vec<u8>, tombstones: bool, reply: Sender<Option<Entry>> },
     Get { key: Vec<u8>, reply: Sender<GetReply> },
     Delete { key: Vec<u8>, reply: Sender<Result<(bool, Version), Error>> },
+    Forget { key: Vec<u8>, reply: Sender<bool> },
     List { prefix: Vec<u8>, start_after: Vec<u8>, limit: usize, tombstones: bool, reply: Sender<Vec<(Box<[u8]>, Entry)>> },
 }
 
@@ -265,6 +266,9 @@ pub async fn serve(local: Rc<Local>, rx: Receiver<Req>) {
                         let _ = reply.send(Err(e));
                     }
                 },
+                Req::Forget { key, reply } => {
+                    let _ = reply.send(local.store.forget(&key));
+                }
                 Req::Delete { key, reply } => {
                     let _ = reply.send(local.delete(&key).await);
                 }
@@ -337,6 +341,14 @@ impl Shards {
         tx.send(Req::Get { key, reply: rtx }).map_err(|_| gone())?;
         let r = rrx.recv_async().await.map_err(|_| gone())??;
         Ok(r.map(|(entry, meta, rx)| Got { entry, meta, body: BodyStream::Remote { rx, pos: 0, want: None } }))
+    }
+
+    /// Drops a copy this node no longer owns, writing nothing (see `Store::forget`).
+    pub async fn forget(&self, key: Vec<u8>) -> Result<bool, Error> {
+        let Some(tx) = self.owner(&key) else { return Ok(self.local.store.forget(&key)) };
+        let (rtx, rrx) = bounded(1);
+        tx.send(Req::Forget { key, reply: rtx }).map_err(|_| gone())?;
+        rrx.recv_async().await.map_err(|_| gone())
     }
 
     pub async fn delete(&self, key: Vec<u8>) -> Result<bool, Error> {

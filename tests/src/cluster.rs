@@ -157,31 +157,10 @@ impl Cluster {
         manager.start();
         let mut storage = Vec::new();
         for i in 1..=k {
-            let rpc = free_run(shards);
-            let admin = free_addr();
-            let mut ports = vec![admin];
-            ports.extend((0..shards).map(|s| SocketAddr::new(rpc.ip(), rpc.port() + s as u16)));
-            let mut p = Proc {
-                name: format!("storage-{i}"),
-                args: [
-                    "storage", "--node-id", &format!("storage-{i}"), "--manager", &manager_rpc.to_string(), "--rpc-listen", &rpc.to_string(),
-                    "--admin-listen", &admin.to_string(), "--data-dir", &dir.join(format!("storage-{i}")).display().to_string(),
-                    "--shards", &shards.to_string(), "--segment-mib", "16", "--allow-buffered-io",
-                ]
-                .iter()
-                .chain(storage_extra)
-                .map(|s| s.to_string())
-                .collect(),
-                child: None,
-                log_path: dir.join(format!("storage-{i}.log")),
-                ready_line: "leofs storage node".into(),
-                ports,
-                admin,
-            };
-            p.start();
-            storage.push(p);
+            storage.push(Self::storage_proc(&dir, i, shards, manager_rpc, storage_extra));
         }
         let s3_addr = free_addr();
+
         let gw_admin = free_addr();
         let mut gateway = Proc {
             name: "gateway".into(),
@@ -253,9 +232,10 @@ impl Cluster {
 
     /// Waits until every node runs with the current RING and no repairs are queued.
     pub fn wait_converged(&self, limit: Duration) -> serde_json::Value {
-        self.wait_for("cluster converged (all running, RING agreed, repair queues empty)", limit, |s| {
+        self.wait_for("cluster converged (all running, RING agreed, repair queues empty, no rebalance)", limit, |s| {
             s["stale_nodes"].as_array().is_some_and(Vec::is_empty)
-                && s["nodes"].as_array().is_some_and(|n| n.iter().all(|x| x["state"] == "running" && x["ring_ok"] == true && x["repairs_held"] == 0))
+                && s["rebalance"].is_null()
+                && s["nodes"].as_array().is_some_and(|n| n.iter().all(|x| (x["state"] == "running" || x["state"] == "detached") && x["ring_ok"] == true && x["repairs_held"] == 0))
         })
     }
 
@@ -271,6 +251,43 @@ impl Cluster {
     /// `whereis`: the manager's view of where `key` (`bucket/key`) is stored.
     pub fn whereis(&self, key: &str) -> serde_json::Value {
         self.admin("GET", &format!("/v1/whereis?key={}", key.replace('%', "%25").replace(' ', "%20")), None).json()
+    }
+
+    /// Starts storage node `i` (1-based) joining `manager_rpc`.
+    fn storage_proc(dir: &std::path::Path, i: usize, shards: usize, manager_rpc: SocketAddr, storage_extra: &[&str]) -> Proc {
+        let rpc = free_run(shards);
+        let admin = free_addr();
+        let mut ports = vec![admin];
+        ports.extend((0..shards).map(|s| SocketAddr::new(rpc.ip(), rpc.port() + s as u16)));
+        let mut p = Proc {
+            name: format!("storage-{i}"),
+            args: [
+                "storage", "--node-id", &format!("storage-{i}"), "--manager", &manager_rpc.to_string(), "--rpc-listen", &rpc.to_string(),
+                "--admin-listen", &admin.to_string(), "--data-dir", &dir.join(format!("storage-{i}")).display().to_string(),
+                "--shards", &shards.to_string(), "--segment-mib", "16", "--allow-buffered-io",
+            ]
+            .iter()
+            .chain(storage_extra)
+            .map(|s| s.to_string())
+            .collect(),
+            child: None,
+            log_path: dir.join(format!("storage-{i}.log")),
+            ready_line: "leofs storage node".into(),
+            ports,
+            admin,
+        };
+        p.start();
+        p
+    }
+
+    /// Starts one more storage node; it joins as `attached` (in the RING after a rebalance).
+    pub fn add_storage(&mut self) -> usize {
+        let i = self.storage.len() + 1;
+        let p = Self::storage_proc(&self.dir, i, self.shards, self.manager_rpc, &[]);
+        self.storage.push(p);
+        let id = format!("storage-{i}");
+        self.wait_for("the new node attached", Duration::from_secs(20), |s| s["nodes"].as_array().is_some_and(|n| n.iter().any(|x| x["id"] == id.as_str() && x["state"] == "attached")));
+        i - 1
     }
 
     /// Storage node `i`'s data directory (0-based).

@@ -485,3 +485,69 @@ fn scrub_repairs_a_corrupt_record_and_a_missing_one() {
         std::thread::sleep(Duration::from_millis(300));
     }
 }
+
+/// Runs the checker until the rebalance the manager reports is over (bounded), and returns
+/// what it did meanwhile.
+fn load_through_rebalance(c: &Cluster, ck: &mut Checker, limit: Duration) -> Tally {
+    let t = Instant::now();
+    let mut all = Tally::default();
+    loop {
+        let part = ck.run(c, Duration::from_millis(300), 1000);
+        all.ok += part.ok;
+        all.failed += part.failed;
+        for (k, v) in part.errors {
+            *all.errors.entry(k).or_insert(0) += v;
+        }
+        let s = c.status();
+        if s["rebalance"].is_null() {
+            return all;
+        }
+        assert!(t.elapsed() < limit, "rebalance did not finish in {limit:?}: {s:#}\n{}", c.logs());
+    }
+}
+
+/// 3 → 4 nodes and 4 → 3 nodes under a checker's load: no request fails at any point, and
+/// afterwards placement matches the RING and the departed node holds nothing.
+#[test]
+fn rebalance_to_four_nodes_and_back_under_load() {
+    let mut c = Cluster::start(3, 1);
+    assert_eq!(c.s3("PUT", &format!("/{BUCKET}"), "", b"").unwrap().status, 200);
+    let keys: Vec<String> = (0..150).map(|i| format!("rb-{i:03}")).collect();
+    let mut ck = Checker { rng: Rng(99), keys, model: BTreeMap::new(), counter: 0 };
+    let warm = ck.run(&c, Duration::from_secs(2), 3000);
+    assert_eq!(warm.failed, 0, "{:?}", warm.errors);
+
+    let four = c.add_storage();
+    let r = c.admin("POST", "/v1/rebalance", None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["ring_version"], 2);
+    let grow = load_through_rebalance(&c, &mut ck, Duration::from_secs(60));
+    eprintln!("3 -> 4: {} ok, {} failed {:?}", grow.ok, grow.failed, grow.errors);
+    assert_eq!(grow.failed, 0, "requests failed during the rebalance: {:?}", grow.errors);
+    c.wait_converged(Duration::from_secs(30));
+    ck.verify_placement(&c);
+    ck.verify_reads(&c);
+    let du = c.admin("GET", &format!("/v1/nodes/storage-{}/du", four + 1), None).json();
+    assert!(du["shards"][0]["objects"].as_u64().unwrap() > 0, "the new node holds nothing: {du}");
+
+    let r = c.admin("POST", "/v1/nodes/storage-1/detach", None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = c.admin("POST", "/v1/rebalance", None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let shrink = load_through_rebalance(&c, &mut ck, Duration::from_secs(60));
+    eprintln!("4 -> 3: {} ok, {} failed {:?}", shrink.ok, shrink.failed, shrink.errors);
+    assert_eq!(shrink.failed, 0, "requests failed during the rebalance: {:?}", shrink.errors);
+    c.wait_converged(Duration::from_secs(30));
+    ck.verify_placement(&c);
+    ck.verify_reads(&c);
+    // The departed node dropped its copies once the rebalance completed.
+    let t = Instant::now();
+    loop {
+        let du = c.admin("GET", "/v1/nodes/storage-1/du", None).json();
+        if du["shards"][0]["objects"] == 0 {
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(20), "storage-1 still holds copies: {du}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

@@ -172,6 +172,20 @@ impl<D: Disk> Store<D> {
         self.inner.stats.borrow().clone()
     }
 
+    /// Drops `key` from this shard without writing anything: for a copy this node no
+    /// longer owns (after a rebalance), never for a delete (a delete must leave a tombstone,
+    /// or an older copy elsewhere would come back). Its record becomes garbage for
+    /// compaction. Until the next checkpoint a crash brings the entry back, which is
+    /// harmless: the copy is dropped again by the next cleanup.
+    pub fn forget(&self, key: &[u8]) -> bool {
+        let Some(e) = self.inner.index.borrow_mut().remove(key) else { return false };
+        if let Some(s) = self.inner.segs.borrow_mut().get_mut(&e.loc.seg) {
+            assert!(s.live >= e.loc.len as u64, "live bytes of segment {} underflow", e.loc.seg);
+            s.live -= e.loc.len as u64;
+        }
+        true
+    }
+
     /// Number of index entries (live objects and tombstones).
     pub fn index_len(&self) -> usize {
         self.inner.index.borrow().len()

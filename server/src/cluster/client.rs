@@ -227,6 +227,16 @@ impl ClusterClient {
             return Err(self.no_ring());
         }
         let answers = self.read_quorum(&v, key, meta_only).await?;
+        if let Some(prev) = &v.previous {
+            // A rebalance is moving data: the owners under the previous RING may hold a
+            // newer copy than the new owners have received yet.
+            let newest_here = answers.iter().filter_map(|a| a.found.as_ref().map(|f| f.0.version)).max();
+            if let Some(found) = self.read_previous(&v, prev, key, meta_only).await {
+                if newest_here.is_none_or(|n| found.0.version > n) {
+                    return Ok((!found.0.tombstone).then_some(found));
+                }
+            }
+        }
         let newest = answers.iter().filter_map(|a| a.found.as_ref().map(|f| (f.0.version, a.member))).max();
         let Some((newest_v, holder)) = newest else { return Ok(None) };
         let stale: Vec<String> = answers.iter().filter(|a| a.found.as_ref().is_none_or(|f| f.0.version < newest_v)).map(|a| v.ring.members()[a.member].id.clone()).collect();
@@ -246,6 +256,24 @@ impl ClusterClient {
             }
         }
         Ok(Some(best))
+    }
+
+    /// The newest copy among the owners of `key` under the previous RING that the current
+    /// one does not name (during a rebalance), with its body unless `meta_only`.
+    async fn read_previous(&self, v: &View, prev: &View, key: &[u8], meta_only: bool) -> Option<(EntryInfo, Vec<u8>, Option<Vec<u8>>)> {
+        let current: Vec<&str> = v.ring.preference_list(key).into_iter().map(|m| v.id(m)).collect();
+        let mut best: Option<(EntryInfo, Vec<u8>, Option<Vec<u8>>)> = None;
+        for m in prev.ring.preference_list(key) {
+            if current.contains(&prev.id(m)) || !prev.serving(m) {
+                continue;
+            }
+            match self.read_one(prev, m, key, meta_only).await {
+                Ok(Answer { found: Some(f), .. }) if best.as_ref().is_none_or(|b| f.0.version > b.0.version) => best = Some(f),
+                Ok(_) => {}
+                Err(e) => log::debug!("read from previous owner {}: {e}", prev.id(m)),
+            }
+        }
+        best
     }
 
     /// Read-repair: asks the replica holding the newest version to queue it for `stale`.
@@ -292,12 +320,16 @@ impl ClusterClient {
         let mut after = start_after.to_vec();
         loop {
             let want = (limit - out.len()).clamp(1, 1000);
-            let members: Vec<usize> = (0..v.ring.members().len()).collect();
-            let futs: Vec<_> = members.iter().map(|&m| self.list_one(&v, m, prefix, &after, want)).collect();
+            // Every member of the RING, and during a rebalance those only the previous names.
+            let mut members: Vec<(&View, usize)> = (0..v.ring.members().len()).map(|m| (&*v, m)).collect();
+            if let Some(prev) = &v.previous {
+                members.extend((0..prev.ring.members().len()).filter(|&m| v.index_of(prev.id(m)).is_none()).map(|m| (&**prev, m)));
+            }
+            let futs: Vec<_> = members.iter().map(|&(view, m)| self.list_one(view, m, prefix, &after, want)).collect();
             let mut merged: BTreeMap<Vec<u8>, EntryInfo> = BTreeMap::new();
             let mut horizon: Option<Vec<u8>> = None;
             let mut failed = Vec::new();
-            for (r, &m) in leofs_rt::task::join_all(futs).await.into_iter().zip(&members) {
+            for (r, &(view, m)) in leofs_rt::task::join_all(futs).await.into_iter().zip(&members) {
                 match r {
                     Ok(entries) => {
                         if entries.len() >= want {
@@ -318,7 +350,7 @@ impl ClusterClient {
                         }
                     }
                     Err(e) => {
-                        log::warn!("list on {}: {e}", v.ring.members()[m].id);
+                        log::warn!("list on {}: {e}", view.id(m));
                         failed.push(m);
                     }
                 }

@@ -65,6 +65,8 @@ pub async fn beat(link: &Link, shared: &Shared, pool: &Pool) -> Result<(), Frame
         catalog_generation: link.catalog.as_ref().map_or(0, Catalog::generation),
         mq: shared.mq_total(),
         objects: 0,
+        rebalanced: shared.rebalanced.load(Ordering::Relaxed),
+        rebalance_pending: shared.rebalance_pending.load(Ordering::Relaxed),
     };
     let body = serde_json::to_vec(&ControlReq::Heartbeat(hb)).expect("serialises");
     let (_, resp) = pool.call_always(link.manager, Op::Control, vec![body], Duration::from_secs(2)).await?;
@@ -73,18 +75,38 @@ pub async fn beat(link: &Link, shared: &Shared, pool: &Pool) -> Result<(), Frame
         Ok(other) => return Err(FrameError::Frame(leofs_net::rpc::RpcError::Invalid(format!("unexpected reply {other:?}")))),
         Err(e) => return Err(FrameError::Frame(leofs_net::rpc::RpcError::Invalid(e.to_string()))),
     };
-    if let Some(hex_ring) = &reply.ring {
-        match hex::decode(hex_ring).map_err(|e| e.to_string()).and_then(|b| Ring::decode(&b)) {
+    let decode = |h: &String| hex::decode(h).map_err(|e| e.to_string()).and_then(|b| Ring::decode(&b));
+    let ring = match &reply.ring {
+        Some(h) => match decode(h) {
             Ok(ring) => {
                 log::info!("RING version {} (checksum {:016x}) from the manager", ring.version(), ring.checksum());
                 save_ring(&link.ring_cache, &ring);
-                shared.set(View::new(ring, reply.states.clone()));
+                Some(ring)
             }
-            Err(e) => log::error!("the manager sent a RING that does not decode: {e}"),
-        }
-    } else if view.all_states != reply.states {
-        shared.set(View::new(view.ring.clone(), reply.states.clone()));
+            Err(e) => {
+                log::error!("the manager sent a RING that does not decode: {e}");
+                None
+            }
+        },
+        None => None,
+    };
+    let previous = match (&reply.previous, reply.rebalancing) {
+        (Some(h), true) => match decode(h) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                log::error!("the manager sent a previous RING that does not decode: {e}");
+                view.previous.as_ref().map(|p| p.ring.clone())
+            }
+        },
+        _ => None,
+    };
+    let prev_sum = |p: &Option<Ring>| p.as_ref().map(Ring::checksum);
+    let had_prev = prev_sum(&view.previous.as_ref().map(|p| p.ring.clone()));
+    if ring.is_some() || view.all_states != reply.states || had_prev != prev_sum(&previous) {
+        let ring = ring.unwrap_or_else(|| view.ring.clone());
+        shared.set(View::new(ring, reply.states.clone()).with_previous(previous));
     }
+    shared.manager_synced.store(true, Ordering::Relaxed);
     if let (Some(cat), Some(snap)) = (&link.catalog, &reply.catalog) {
         match hex::decode(snap).map_err(|e| e.to_string()).and_then(|b| cat.install(&b).map_err(|e| e.to_string())) {
             Ok(true) => log::info!("catalog generation {} from the manager", cat.generation()),

@@ -118,7 +118,7 @@ impl Manager {
                     "id": m.info.id, "role": m.info.role, "state": m.state.as_str(), "rpc_addr": m.info.rpc_addr,
                     "s3_addr": m.info.s3_addr, "admin_addr": m.info.admin_addr, "shards": m.info.shards, "zone": m.info.zone,
                     "weight": m.info.weight, "ring_checksum": format!("{:016x}", m.ring_checksum),
-                    "ring_ok": m.ring_checksum == sum, "repairs_held": m.mq.values().sum::<u64>(), "repairs_pending_for": c.pending_for(&m.info.id),
+                    "ring_ok": m.ring_checksum == sum, "rebalance_pending": m.rebalance_pending, "repairs_held": m.mq.values().sum::<u64>(), "repairs_pending_for": c.pending_for(&m.info.id),
                 })
             })
             .collect();
@@ -131,6 +131,7 @@ impl Manager {
             "previous_ring_checksum": c.previous.as_ref().map(|r| format!("{:016x}", r.checksum())),
             "consistency": {"n": cons.n, "w": cons.w, "r": cons.r, "d": cons.d},
             "stale_nodes": c.stale_nodes(),
+            "rebalance": c.rebalance_progress().map(|(done, all, pending)| json!({"nodes_done": done, "nodes": all, "copies_pending": pending})),
             "nodes": nodes,
         })
     }
@@ -208,6 +209,17 @@ impl Manager {
                         Reply::ok(200, self.whereis(&key).await)
                     }
                 }
+                ("POST", ["v1", "nodes", id, "detach"]) => self.command(|c| c.detach(id).map(|()| json!({"node": id, "state": "detached", "next": "run rebalance to move its data off"}))),
+                ("POST", ["v1", "nodes", id, "rollback"]) => self.command(|c| c.rollback(id).map(|()| json!({"node": id, "state": "running"}))),
+                ("POST", ["v1", "rebalance"]) => self.command(|c| c.rebalance().map(|r| json!({"ring_version": r.version(), "members": r.members().len()}))),
+                ("POST", ["v1", "takeover", from, to]) => self.command(|c| {
+                    if c.members.get(*to).is_none_or(|m| m.state != leofs_control::ring::NodeState::Attached) {
+                        return Err(leofs_control::cluster::Refused(format!("'{to}' must be a storage node that has joined as attached")));
+                    }
+                    c.detach(from)?;
+                    let r = c.rebalance()?;
+                    Ok(json!({"from": from, "to": to, "ring_version": r.version()}))
+                }),
                 ("POST", ["v1", "nodes", id, "recover"]) => self.to_node(id, &ControlReq::Recover).await,
                 ("POST", ["v1", "nodes", id, "mq-suspend"]) => self.to_node(id, &ControlReq::MqSuspend { suspended: true }).await,
                 ("POST", ["v1", "nodes", id, "mq-resume"]) => self.to_node(id, &ControlReq::MqSuspend { suspended: false }).await,

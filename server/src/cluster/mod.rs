@@ -12,6 +12,7 @@ pub mod heartbeat;
 pub mod manager;
 pub mod node_admin;
 pub mod pool;
+pub mod rebalance;
 pub mod scrub;
 pub mod storage;
 pub mod sync;
@@ -31,13 +32,21 @@ pub struct View {
     pub states: Vec<NodeState>,
     pub addrs: Vec<Option<SocketAddr>>,
     pub all_states: BTreeMap<String, NodeState>,
+    /// During a rebalance, the RING before it: reads consult its owners too.
+    pub previous: Option<Box<View>>,
 }
 
 impl View {
     pub fn new(ring: Ring, all_states: BTreeMap<String, NodeState>) -> View {
         let states = ring.members().iter().map(|m| all_states.get(&m.id).copied().unwrap_or(NodeState::Running)).collect();
         let addrs = ring.members().iter().map(|m| m.rpc_addr.parse().ok()).collect();
-        View { ring, states, addrs, all_states }
+        View { ring, states, addrs, all_states, previous: None }
+    }
+
+    /// This view with `previous` (the RING before a running rebalance).
+    pub fn with_previous(mut self, previous: Option<Ring>) -> View {
+        self.previous = previous.map(|p| Box::new(View::new(p, self.all_states.clone())));
+        self
     }
 
     pub fn empty() -> View {
@@ -50,8 +59,14 @@ impl View {
         self.addrs[m].map(|a| port_plus(a, crate::shard::shard_of(key, shards)))
     }
 
+    /// Whether member `m` takes requests: running or restarted, or detached but still in
+    /// this RING (it serves until the rebalance that moves its data off completes).
     pub fn serving(&self, m: usize) -> bool {
-        self.states[m].serves()
+        self.states[m].serves() || self.states[m] == NodeState::Detached
+    }
+
+    pub fn id(&self, m: usize) -> &str {
+        &self.ring.members()[m].id
     }
 
     pub fn index_of(&self, id: &str) -> Option<usize> {
@@ -79,6 +94,14 @@ pub struct Shared {
     /// `compact-start` bumps it (every shard compacts now); `compact-suspend` sets the flag.
     pub compact_requests: AtomicU64,
     pub compact_suspended: std::sync::atomic::AtomicBool,
+    /// The RING version this node has handed its copies over for (rebalance), the copies
+    /// still to hand over, and the version it has dropped non-owned copies for.
+    pub rebalanced: AtomicU64,
+    pub rebalance_pending: AtomicU64,
+    pub purged: AtomicU64,
+    /// Set once the manager has answered since this process started: until then the RING
+    /// may be an old cached one, and nothing is dropped on its word.
+    pub manager_synced: std::sync::atomic::AtomicBool,
     /// Scrub's counters, one per core.
     pub scrub: Vec<parking_lot::Mutex<scrub::ScrubStats>>,
 }
@@ -94,6 +117,10 @@ impl Shared {
             recovery: Default::default(),
             compact_requests: AtomicU64::new(0),
             compact_suspended: Default::default(),
+            rebalanced: AtomicU64::new(0),
+            rebalance_pending: AtomicU64::new(0),
+            purged: AtomicU64::new(0),
+            manager_synced: Default::default(),
             scrub: (0..cores).map(|_| Default::default()).collect(),
         })
     }

@@ -469,9 +469,11 @@ pub async fn repair_worker(sc: Rc<StorageCore>, stop: Arc<AtomicBool>) {
                 match r {
                     Ok(()) => {
                         backoff.borrow_mut().remove(target);
-                        // Remove the entry unless it was queued again meanwhile.
+                        // Remove the entry unless it was queued again meanwhile. Dropped, not
+                        // deleted: a tombstone per delivered repair would stay in the index,
+                        // and an entry a crash brings back is only delivered twice.
                         if sc.shards.local.store.stat(qk).is_some_and(|e| e.version == qe.version) {
-                            let _ = sc.shards.delete(qk.to_vec()).await;
+                            sc.shards.local.store.forget(qk);
                         }
                     }
                     Err(e) => {

@@ -1,0 +1,159 @@
+//! A storage node's part in a rebalance. While the manager's RING has a `previous` one,
+//! each key's first serving owner under the previous RING queues the key for every owner
+//! the new RING adds (the repair queue delivers, durably and with backoff); once all of
+//! those are confirmed by their receivers, the node reports the new version as handed
+//! over. When every node has, the manager ends the rebalance, and each node drops the
+//! copies it no longer owns. Reads consult both RINGs meanwhile (see `client.rs`).
+//!
+//! A crash anywhere just repeats a step: queueing a key twice delivers it twice, which
+//! last-writer-wins makes harmless, and a dropped copy that comes back after a crash is
+//! dropped again.
+
+use super::storage::{enqueue, StorageCore, MQ_PREFIX};
+use super::View;
+use std::collections::BTreeSet;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+const STEP: usize = 4096;
+
+/// Runs on core 0 of a storage node until `stop`.
+pub async fn run(sc: Rc<StorageCore>, stop: Arc<AtomicBool>) {
+    let shared = sc.view.shared().clone();
+    while !stop.load(Ordering::Relaxed) {
+        leofs_rt::task::sleep(Duration::from_millis(500)).await;
+        if !shared.manager_synced.load(Ordering::Relaxed) {
+            continue;
+        }
+        let view = sc.view.get();
+        let version = view.ring.version();
+        if view.ring.members().is_empty() {
+            continue;
+        }
+        match &view.previous {
+            Some(prev) if shared.rebalanced.load(Ordering::Relaxed) < version => match hand_over(&sc, &view, prev, &stop).await {
+                Ok(()) => {
+                    shared.rebalanced.store(version, Ordering::Relaxed);
+                    shared.rebalance_pending.store(0, Ordering::Relaxed);
+                    log::info!("rebalance to RING version {version}: every copy this node owed is delivered");
+                }
+                Err(e) => log::warn!("rebalance hand-over: {e}; retrying"),
+            },
+            None if shared.purged.load(Ordering::Relaxed) < version => match purge(&sc, &view).await {
+                Ok(n) => {
+                    shared.purged.store(version, Ordering::Relaxed);
+                    // A node that never took part in a rebalance still counts as handed over.
+                    shared.rebalanced.fetch_max(version, Ordering::Relaxed);
+                    if n > 0 {
+                        log::info!("RING version {version}: dropped {n} copies this node no longer owns");
+                    }
+                }
+                Err(e) => log::warn!("dropping copies no longer owned: {e}"),
+            },
+            _ => {}
+        }
+    }
+}
+
+/// Every key this node holds, in key order, repair-queue records excluded.
+async fn each_key(sc: &StorageCore, mut f: impl AsyncKeyFn) -> Result<(), String> {
+    let mut after: Vec<u8> = Vec::new();
+    loop {
+        let batch = sc.shards.list_with(b"", &after, STEP, true).await.map_err(|e| e.to_string())?;
+        let done = batch.len() < STEP;
+        for (k, _) in &batch {
+            if !k.starts_with(MQ_PREFIX) {
+                f.call(k).await;
+            }
+        }
+        match batch.last() {
+            Some((k, _)) if !done => after = k.to_vec(),
+            _ => return Ok(()),
+        }
+        leofs_rt::task::yield_now().await;
+    }
+}
+
+/// An async callback over keys (a closure returning a future borrowing nothing).
+trait AsyncKeyFn {
+    async fn call(&mut self, key: &[u8]);
+}
+
+struct Queue<'a> {
+    sc: &'a StorageCore,
+    view: &'a View,
+    prev: &'a View,
+    me: String,
+    targets: BTreeSet<String>,
+    queued: u64,
+}
+
+impl AsyncKeyFn for &mut Queue<'_> {
+    async fn call(&mut self, key: &[u8]) {
+        let old: Vec<usize> = self.prev.ring.preference_list(key);
+        // The first serving old owner sends, so a key travels once per new owner.
+        let Some(&sender) = old.iter().find(|&&m| self.prev.serving(m)) else { return };
+        if self.prev.id(sender) != self.me {
+            return;
+        }
+        let old_ids: BTreeSet<&str> = old.iter().map(|&m| self.prev.id(m)).collect();
+        for m in self.view.ring.preference_list(key) {
+            let id = self.view.id(m);
+            if !old_ids.contains(id) {
+                enqueue(&self.sc.shards, id, key).await;
+                self.targets.insert(id.to_owned());
+                self.queued += 1;
+            }
+        }
+    }
+}
+
+/// Queues this node's share of the copies, then waits until the receivers confirmed them.
+async fn hand_over(sc: &StorageCore, view: &View, prev: &View, stop: &AtomicBool) -> Result<(), String> {
+    let shared = sc.view.shared().clone();
+    let mut q = Queue { sc, view, prev, me: shared.node_id.clone(), targets: BTreeSet::new(), queued: 0 };
+    each_key(sc, &mut q).await?;
+    log::info!("rebalance to RING version {}: {} copies queued for {:?}", view.ring.version(), q.queued, q.targets);
+    shared.rebalance_pending.store(q.queued, Ordering::Relaxed);
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return Err("stopping".into());
+        }
+        // The repair workers refresh the depth every pass; give them one first.
+        leofs_rt::task::sleep(Duration::from_millis(500)).await;
+        let mq = shared.mq_total();
+        let pending: u64 = q.targets.iter().filter_map(|t| mq.get(t)).sum();
+        shared.rebalance_pending.store(pending, Ordering::Relaxed);
+        if pending == 0 {
+            return Ok(());
+        }
+        if sc.view.get().ring.version() != view.ring.version() {
+            return Err("the RING changed during the hand-over".into());
+        }
+    }
+}
+
+struct Purge<'a> {
+    sc: &'a StorageCore,
+    view: &'a View,
+    me: String,
+    dropped: u64,
+}
+
+impl AsyncKeyFn for &mut Purge<'_> {
+    async fn call(&mut self, key: &[u8]) {
+        let owns = self.view.ring.preference_list(key).into_iter().any(|m| self.view.id(m) == self.me);
+        if !owns && self.sc.shards.forget(key.to_vec()).await.unwrap_or(false) {
+            self.dropped += 1;
+        }
+    }
+}
+
+/// Drops the copies this node does not own under the current RING.
+async fn purge(sc: &StorageCore, view: &View) -> Result<u64, String> {
+    let mut p = Purge { sc, view, me: sc.view.shared().node_id.clone(), dropped: 0 };
+    each_key(sc, &mut p).await?;
+    Ok(p.dropped)
+}
