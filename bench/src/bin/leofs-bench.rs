@@ -2,7 +2,9 @@
 //! docs/BENCHMARKS.md.
 
 use clap::{ArgAction, Parser};
-use leofs_bench::s3bench::{self, parse_duration, parse_endpoint, Config, SizeSpec, Workload};
+use leofs_bench::s3bench::{
+    self, multipart, parse_bytes, parse_duration, parse_endpoint, Config, SizeSpec, Workload,
+};
 use std::time::Duration;
 
 const WORKLOADS: &str = "\
@@ -13,7 +15,11 @@ Workloads:
   delete    DELETE the --objects written first (at least --ops of them) until none is left
   stat      HEAD random objects of a prepared pool
   list      ListObjectsV2 pages (--list-max-keys) over a prepared pool under --prefix
-  multipart not available: the server does not implement multipart uploads yet
+  multipart whole multipart uploads of new objects of --size (default 50MiB): create, the
+            parts of --part-size (5MiB) --part-concurrency (4) at a time, complete; an
+            upload that fails is aborted. Ops/s are uploads/s, MiB/s object bytes, and a
+            row per phase (CREATE, UPLOAD-PART, COMPLETE, ABORT) follows. --concurrency
+            counts connections: --concurrency / --part-concurrency uploads in flight
 
 The bucket is created if missing; the objects a run writes are deleted at the end
 (--no-cleanup keeps them). Requests are SigV4-signed, path-style, UNSIGNED-PAYLOAD
@@ -27,7 +33,7 @@ Example:
 #[derive(Parser, Debug)]
 #[command(name = "leofs-bench", about = "A warp-like S3 load generator", after_help = WORKLOADS)]
 struct Args {
-    /// put, get, mixed, delete, stat or list.
+    /// put, get, mixed, delete, stat, list or multipart.
     workload: String,
     /// S3 endpoint, plain HTTP.
     #[arg(
@@ -49,9 +55,16 @@ struct Args {
     region: String,
     #[arg(long, default_value = "leofs-bench")]
     bucket: String,
-    /// Object size: 4KiB, 1MiB, 4096, `dist` (log-uniform 1 KiB-1 MiB) or dist:MIN-MAX.
-    #[arg(long, default_value = "4KiB")]
-    size: String,
+    /// Object size: 4KiB, 1MiB, 4096, `dist` (log-uniform 1 KiB-1 MiB) or dist:MIN-MAX
+    /// [default: 4KiB; multipart: 50MiB].
+    #[arg(long)]
+    size: Option<String>,
+    /// multipart: bytes of every part but the last (S3 wants at least 5 MiB).
+    #[arg(long, default_value = "5MiB")]
+    part_size: String,
+    /// multipart: parts of one upload in flight at once, each on its own connection.
+    #[arg(long, default_value_t = 4)]
+    part_concurrency: usize,
     /// Connections in all (each runs one request at a time).
     #[arg(long, default_value_t = 32)]
     concurrency: usize,
@@ -124,9 +137,22 @@ fn config(a: Args) -> Result<Config, String> {
     if a.ops == Some(0) {
         return Err("--ops must be at least 1".into());
     }
-    let size = SizeSpec::parse(&a.size)?;
-    if size.max() > 5 << 30 {
+    let mp = workload == Workload::Multipart;
+    let size = SizeSpec::parse(
+        a.size
+            .as_deref()
+            .unwrap_or(if mp { "50MiB" } else { "4KiB" }),
+    )?;
+    let part_size = usize::try_from(parse_bytes(&a.part_size)?)
+        .map_err(|_| format!("--part-size {} too large", a.part_size))?;
+    if !mp && size.max() > 5 << 30 {
         return Err("--size above 5 GiB: a single PUT cannot be larger".into());
+    }
+    if mp && part_size < multipart::MIN_PART && size.max() > part_size {
+        return Err(format!(
+            "--part-size {}: S3 refuses parts under 5 MiB but the last (EntityTooSmall)",
+            a.part_size
+        ));
     }
     let d = |s: &str| parse_duration(s);
     Ok(Config {
@@ -153,6 +179,8 @@ fn config(a: Args) -> Result<Config, String> {
         signed_payload: a.signed_payload,
         objects: a.objects,
         list_max_keys: a.list_max_keys.clamp(1, 1000),
+        part_size,
+        part_concurrency: a.part_concurrency.max(1),
         cleanup: !a.no_cleanup,
         cleanup_timeout: d(&a.cleanup_timeout)?,
         prepare_timeout: d(&a.prepare_timeout)?,

@@ -22,6 +22,9 @@ pub enum Workload {
     Stat,
     /// ListObjectsV2 pages over the prepared pool, from the first page again at the end.
     List,
+    /// Whole multipart uploads of new objects: CreateMultipartUpload, UploadPart for each
+    /// part of `part_size` (`part_concurrency` at a time), CompleteMultipartUpload.
+    Multipart,
 }
 
 impl Workload {
@@ -33,13 +36,10 @@ impl Workload {
             "delete" => Workload::Delete,
             "stat" => Workload::Stat,
             "list" => Workload::List,
-            "multipart" => return Err(
-                "multipart is not available: the server does not implement multipart uploads yet"
-                    .into(),
-            ),
+            "multipart" => Workload::Multipart,
             _ => {
                 return Err(format!(
-                    "unknown workload {s:?}: put, get, mixed, delete, stat or list"
+                    "unknown workload {s:?}: put, get, mixed, delete, stat, list or multipart"
                 ))
             }
         })
@@ -53,12 +53,13 @@ impl Workload {
             Workload::Delete => "delete",
             Workload::Stat => "stat",
             Workload::List => "list",
+            Workload::Multipart => "multipart",
         }
     }
 
     /// Whether the workload needs objects written before it starts.
     pub fn needs_objects(self) -> bool {
-        self != Workload::Put
+        !matches!(self, Workload::Put | Workload::Multipart)
     }
 }
 
@@ -142,7 +143,7 @@ pub fn parse_bytes(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("size {s:?} too large"))
 }
 
-fn human_bytes(n: u64) -> String {
+pub(super) fn human_bytes(n: u64) -> String {
     match n {
         n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{}MiB", n >> 20),
         n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{}KiB", n >> 10),
@@ -220,6 +221,10 @@ pub struct Config {
     /// Objects prepared for the workloads that read or delete.
     pub objects: u64,
     pub list_max_keys: u32,
+    /// `multipart`: bytes of every part but the last.
+    pub part_size: usize,
+    /// `multipart`: connections per upload, each with one part in flight.
+    pub part_concurrency: usize,
     pub cleanup: bool,
     pub cleanup_timeout: Duration,
     pub prepare_timeout: Duration,
@@ -235,6 +240,19 @@ pub struct Config {
     pub key_prefix_encoded: String,
     /// The prefix URI-encoded for a query value (`/` encoded too).
     pub prefix_query: String,
+}
+
+impl Config {
+    /// Connection tasks of the measured phase, and connections per task: one each, but a
+    /// multipart upload spreads its parts over `part_concurrency` connections.
+    pub fn run_tasks(&self) -> (usize, usize) {
+        if self.workload == Workload::Multipart {
+            let per = self.part_concurrency.clamp(1, self.concurrency.max(1));
+            ((self.concurrency / per).max(1), per)
+        } else {
+            (self.concurrency, 1)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -266,9 +284,9 @@ mod tests {
         assert_eq!((host.as_str(), addr.port()), ("127.0.0.1:8080", 8080));
         assert_eq!(parse_endpoint("127.0.0.1").unwrap().1.port(), 80);
         assert!(parse_endpoint("https://127.0.0.1:8443").is_err());
-        assert!(Workload::parse("multipart")
-            .unwrap_err()
-            .contains("not implement"));
+        assert_eq!(Workload::parse("multipart").unwrap(), Workload::Multipart);
+        assert!(!Workload::Multipart.needs_objects());
+        assert!(Workload::parse("multi").unwrap_err().contains("multipart"));
         assert_eq!(Workload::parse("mixed").unwrap(), Workload::Mixed);
     }
 }

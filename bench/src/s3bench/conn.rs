@@ -3,8 +3,9 @@
 //!
 //! Buffers live in the connection and are reused for every request: the request head is
 //! written into [`Conn::req`], a large PUT body goes out from a per-connection copy made
-//! once (not per request), and response bodies are read into one read buffer that is
-//! cleared, never reallocated, as it fills.
+//! once (not per request; two sizes are kept, so that the parts of a multipart upload, all
+//! of one size but the last, are not copied again and again), and response bodies are
+//! read into one read buffer that is cleared, never reallocated, as it fills.
 
 use super::http::{parse_head, BodyLen};
 use leofs_net::http1::{ChunkedDecoder, Limits};
@@ -37,10 +38,14 @@ pub struct Conn {
     pub req: Vec<u8>,
     /// This connection's copy of a large PUT body.
     body: Vec<u8>,
+    /// The copy of the body of the other size used last.
+    body_alt: Vec<u8>,
     buf: Vec<u8>,
     /// Response body bytes kept for the caller: up to `keep` bytes of a successful
     /// response, or the start of an error response (for its `<Code>`).
     pub kept: Vec<u8>,
+    /// The `ETag` header of the last response (empty: none).
+    pub etag: String,
     limits: Limits,
     /// TCP connections opened so far.
     pub connects: u64,
@@ -53,8 +58,10 @@ impl Conn {
             stream: None,
             req: Vec::with_capacity(1024 + INLINE_BODY_MAX),
             body: Vec::new(),
+            body_alt: Vec::new(),
             buf: Vec::with_capacity(READ_CHUNK),
             kept: Vec::new(),
+            etag: String::new(),
             limits: Limits::default(),
             connects: 0,
         }
@@ -83,7 +90,9 @@ impl Conn {
     }
 
     /// Sends [`Conn::req`], then `body` as a separate write when given (see
-    /// [`INLINE_BODY_MAX`]), and reads the whole response. `head_request`: the response
+    /// [`INLINE_BODY_MAX`]), and reads the whole response. A separate `body` must be a
+    /// prefix of the one random buffer of the run: the connection's copy is reused
+    /// whenever the length matches, whatever the bytes. `head_request`: the response
     /// has no body whatever its headers say. `keep`: how much of a successful body to keep
     /// in [`Conn::kept`].
     pub async fn exchange(
@@ -107,10 +116,15 @@ impl Conn {
     ) -> io::Result<Reply> {
         self.connect().await?;
         if let Some(b) = body {
-            // Copied once per connection for a fixed size; again only when the size changes.
-            if self.body.len() != b.len() || self.body.capacity() == 0 {
-                self.body.clear();
-                self.body.extend_from_slice(b);
+            // Copied once per connection for a fixed size; again only when the size changes
+            // to one other than the last two.
+            let stale = |v: &Vec<u8>| v.len() != b.len() || v.capacity() == 0;
+            if stale(&self.body) {
+                std::mem::swap(&mut self.body, &mut self.body_alt);
+                if stale(&self.body) {
+                    self.body.clear();
+                    self.body.extend_from_slice(b);
+                }
             }
         }
         let Some(stream) = self.stream.as_mut() else {
@@ -144,6 +158,11 @@ impl Conn {
                 }
             }
         };
+        self.etag.clear();
+        if let Some((a, b)) = head.etag {
+            self.etag
+                .push_str(std::str::from_utf8(&self.buf[a..b]).unwrap_or("").trim());
+        }
         let keep = if head.status >= 300 { ERROR_KEEP } else { keep };
         let mut pos = head.head_len;
         let mut got: u64 = 0;

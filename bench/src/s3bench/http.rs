@@ -31,6 +31,8 @@ pub struct ResponseHead {
     pub body: BodyLen,
     /// The server will close the connection after this response.
     pub close: bool,
+    /// Where the `ETag` header's value lies in the parsed buffer (start, end).
+    pub etag: Option<(usize, usize)>,
 }
 
 /// Parses a response head at the start of `buf`. `Ok(None)`: incomplete, read more.
@@ -52,6 +54,7 @@ pub fn parse_head(buf: &[u8], head_request: bool) -> Result<Option<ResponseHead>
     let mut chunked = false;
     // HTTP/1.0 closes unless it says keep-alive; HTTP/1.1 stays open unless it says close.
     let mut close = http10;
+    let mut etag = None;
     for h in r.headers.iter() {
         if h.name.eq_ignore_ascii_case("content-length") {
             let v = std::str::from_utf8(h.value)
@@ -68,6 +71,11 @@ pub fn parse_head(buf: &[u8], head_request: bool) -> Result<Option<ResponseHead>
             // Only the last coding frames the body.
             let last = h.value.rsplit(|&b| b == b',').next().unwrap_or(&[]);
             chunked = last.trim_ascii().eq_ignore_ascii_case(b"chunked");
+        } else if h.name.eq_ignore_ascii_case("etag") {
+            // httparse's values are slices of `buf`: keep the offsets, not a copy.
+            let start = (h.value.as_ptr() as usize).wrapping_sub(buf.as_ptr() as usize);
+            let end = start.wrapping_add(h.value.len());
+            etag = (start <= end && end <= buf.len()).then_some((start, end));
         } else if h.name.eq_ignore_ascii_case("connection") {
             for token in h.value.split(|&b| b == b',') {
                 let t = token.trim_ascii();
@@ -94,6 +102,7 @@ pub fn parse_head(buf: &[u8], head_request: bool) -> Result<Option<ResponseHead>
         head_len,
         body,
         close,
+        etag,
     }))
 }
 
@@ -140,6 +149,8 @@ mod tests {
         assert_eq!(h.body, BodyLen::Length(4096));
         assert_eq!(h.head_len, raw.len() - 4);
         assert!(!h.close);
+        let (a, b) = h.etag.unwrap();
+        assert_eq!(&raw[a..b], "\"x\"");
         // The same head for a HEAD request has no body.
         assert_eq!(head(raw, true).body, BodyLen::None);
     }
@@ -174,7 +185,7 @@ mod tests {
             "HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\n",
             false,
         );
-        assert_eq!(h.body, BodyLen::None);
+        assert_eq!((h.body, h.etag), (BodyLen::None, None));
         let h = head("HTTP/1.1 200 OK\r\n\r\n", false);
         assert_eq!((h.body, h.close), (BodyLen::UntilClose, true));
         let h = head("HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\n", false);

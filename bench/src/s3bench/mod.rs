@@ -5,6 +5,7 @@
 //! * [`sign`]: SigV4 request heads (path-style, header auth, `UNSIGNED-PAYLOAD` by default).
 //! * [`http`] and [`conn`]: a small HTTP/1.1 client over `leofs_rt::net::Stream`.
 //! * [`worker`] and `task`: threads × connection tasks, the workloads, the key pools.
+//! * [`multipart`]: the `multipart` workload (whole uploads, parts in parallel).
 //! * [`config`]: workloads, sizes, durations, endpoint, [`Config`].
 //! * [`hist`], [`cpu`] and [`report`]: latency histograms, CPU time, counters, the report.
 //!
@@ -17,12 +18,13 @@ pub mod conn;
 pub mod cpu;
 pub mod hist;
 pub mod http;
+pub mod multipart;
 pub mod report;
 pub mod sign;
 mod task;
 pub mod worker;
 
-use report::{Cleanup, CpuUse, OpKind, OpReport, OpStats, Report};
+use report::{Cleanup, CpuUse, MultipartShape, OpKind, OpReport, OpStats, Report};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use worker::{run_phase, Phase};
@@ -34,7 +36,29 @@ pub use config::{
 /// Runs the whole benchmark: bucket, preparation, measured phase, cleanup.
 pub fn run(mut cfg: Config) -> Result<Report, String> {
     cfg.concurrency = cfg.concurrency.max(1);
-    let threads = cfg.threads.clamp(1, cfg.concurrency);
+    let multipart = cfg.workload == Workload::Multipart;
+    let max_parts = multipart::part_count(cfg.size.max(), cfg.part_size);
+    if multipart {
+        if cfg.part_size == 0 || cfg.part_size > multipart::MAX_PART {
+            return Err("--part-size must be between 1 B and 5 GiB".into());
+        }
+        if max_parts > multipart::MAX_PARTS {
+            return Err(format!(
+                "--size {} in parts of {} makes {max_parts} parts: S3 allows {}",
+                cfg.size.describe(),
+                config::human_bytes(cfg.part_size as u64),
+                multipart::MAX_PARTS
+            ));
+        }
+        // No more connections per upload than it has parts, nor than there are in all.
+        cfg.part_concurrency = cfg
+            .part_concurrency
+            .clamp(1, max_parts.min(cfg.concurrency));
+        // Whole uploads only: the connections in all, a multiple of the per-upload ones.
+        cfg.concurrency -= cfg.concurrency % cfg.part_concurrency;
+    }
+    // Every thread gets at least one task.
+    let threads = cfg.threads.clamp(1, cfg.run_tasks().0);
     cfg.bucket_path = format!("/{}", sign::encode_key(&cfg.bucket));
     cfg.key_prefix_encoded = sign::encode_key(&cfg.prefix);
     cfg.prefix_query = leofs_net::s3::auth::aws_encode(cfg.prefix.as_bytes());
@@ -49,7 +73,13 @@ pub fn run(mut cfg: Config) -> Result<Report, String> {
     if s3 && cfg.workload.needs_objects() && cfg.objects == 0 {
         return Err(format!("{} needs --objects > 0", cfg.workload.name()));
     }
-    let body = random_body(cfg.size.max(), cfg.seed);
+    // Parts are prefixes of the body, like whole objects.
+    let body_len = if multipart {
+        cfg.size.max().min(cfg.part_size)
+    } else {
+        cfg.size.max()
+    };
+    let body = random_body(body_len, cfg.seed);
     let cfg = Arc::new(cfg);
     if s3 {
         ensure_bucket(&cfg)?;
@@ -115,7 +145,13 @@ pub fn run(mut cfg: Config) -> Result<Report, String> {
     for k in OpKind::ALL {
         let o = &stats.ops[k as usize];
         if o.hist.count() + o.error_count() > 0 {
-            ops.push(OpReport::new(k.name(), o, secs));
+            let mut r = OpReport::new(k.name(), o, secs);
+            r.phase_of = k.phase_of().map(|p| p.name().to_string());
+            ops.push(r);
+        }
+        // A phase's requests are already inside its operation.
+        if k.phase_of().is_some() {
+            continue;
         }
         total.hist.merge(&o.hist);
         total.bytes += o.bytes;
@@ -156,6 +192,12 @@ pub fn run(mut cfg: Config) -> Result<Report, String> {
                 c
             }),
         cleanup,
+        multipart: multipart.then(|| MultipartShape {
+            part_size: cfg.part_size as u64,
+            parts: max_parts as u64,
+            part_concurrency: cfg.part_concurrency,
+            uploads_in_flight: cfg.run_tasks().0,
+        }),
     })
 }
 

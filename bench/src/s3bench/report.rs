@@ -6,7 +6,14 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+/// Kinds of [`OpKind`].
+pub const OP_KINDS: usize = 10;
+
 /// The S3 operations a workload issues.
+///
+/// `Multipart` is one whole multipart upload (create, every part, complete); the requests
+/// it is made of are counted again under their own kinds, its *phases* (see
+/// [`OpKind::phase_of`]), which the total leaves out so that nothing counts twice.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OpKind {
     Get = 0,
@@ -14,15 +21,29 @@ pub enum OpKind {
     Delete = 2,
     Stat = 3,
     List = 4,
+    Multipart = 5,
+    /// CreateMultipartUpload.
+    MpCreate = 6,
+    /// UploadPart.
+    MpPart = 7,
+    /// CompleteMultipartUpload.
+    MpComplete = 8,
+    /// AbortMultipartUpload, after a failed create, part or complete.
+    MpAbort = 9,
 }
 
 impl OpKind {
-    pub const ALL: [OpKind; 5] = [
+    pub const ALL: [OpKind; OP_KINDS] = [
         OpKind::Get,
         OpKind::Put,
         OpKind::Delete,
         OpKind::Stat,
         OpKind::List,
+        OpKind::Multipart,
+        OpKind::MpCreate,
+        OpKind::MpPart,
+        OpKind::MpComplete,
+        OpKind::MpAbort,
     ];
 
     pub fn name(self) -> &'static str {
@@ -32,6 +53,21 @@ impl OpKind {
             OpKind::Delete => "DELETE",
             OpKind::Stat => "STAT",
             OpKind::List => "LIST",
+            OpKind::Multipart => "MULTIPART",
+            OpKind::MpCreate => "CREATE",
+            OpKind::MpPart => "UPLOAD-PART",
+            OpKind::MpComplete => "COMPLETE",
+            OpKind::MpAbort => "ABORT",
+        }
+    }
+
+    /// The operation this one is a phase of (its requests are part of that operation's).
+    pub fn phase_of(self) -> Option<OpKind> {
+        match self {
+            OpKind::MpCreate | OpKind::MpPart | OpKind::MpComplete | OpKind::MpAbort => {
+                Some(OpKind::Multipart)
+            }
+            _ => None,
         }
     }
 }
@@ -64,7 +100,7 @@ impl OpStats {
 /// Everything one thread (or, merged, the whole run) counted.
 #[derive(Clone, Debug, Default)]
 pub struct Stats {
-    pub ops: [OpStats; 5],
+    pub ops: [OpStats; OP_KINDS],
     /// Objects returned by LIST pages.
     pub listed: u64,
 }
@@ -81,12 +117,22 @@ impl Stats {
         self.listed += o.listed;
     }
 
-    pub fn ok_count(&self) -> u64 {
-        self.ops.iter().map(|o| o.hist.count()).sum()
+    /// The operations of the top level (phases left out: they are inside their operation).
+    fn top_level(&self) -> impl Iterator<Item = &OpStats> {
+        OpKind::ALL
+            .iter()
+            .filter(|k| k.phase_of().is_none())
+            .map(|k| &self.ops[*k as usize])
     }
 
+    /// Successful operations (a multipart upload counts once, not per request).
+    pub fn ok_count(&self) -> u64 {
+        self.top_level().map(|o| o.hist.count()).sum()
+    }
+
+    /// Failed operations (a multipart upload counts once, not per request).
     pub fn error_count(&self) -> u64 {
-        self.ops.iter().map(OpStats::error_count).sum()
+        self.top_level().map(OpStats::error_count).sum()
     }
 }
 
@@ -94,6 +140,10 @@ impl Stats {
 #[derive(Clone, Debug, Serialize)]
 pub struct OpReport {
     pub op: String,
+    /// The operation this row is a phase of (`MULTIPART` for its CREATE, UPLOAD-PART,
+    /// COMPLETE and ABORT requests); absent for a top-level operation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phase_of: Option<String>,
     /// Successful requests.
     pub count: u64,
     pub errors: u64,
@@ -111,6 +161,7 @@ impl OpReport {
         let per_sec = |x: f64| if secs > 0.0 { x / secs } else { 0.0 };
         OpReport {
             op: op.to_string(),
+            phase_of: None,
             count: s.hist.count(),
             errors: s.error_count(),
             ops_per_sec: per_sec(s.hist.count() as f64),
@@ -161,6 +212,19 @@ pub struct Cleanup {
     pub seconds: f64,
 }
 
+/// How the `multipart` workload cut its uploads.
+#[derive(Clone, Debug, Serialize)]
+pub struct MultipartShape {
+    /// Bytes of every part but the last.
+    pub part_size: u64,
+    /// Parts of an upload of the largest `size`.
+    pub parts: u64,
+    /// Connections (parts in flight) per upload.
+    pub part_concurrency: usize,
+    /// Uploads in flight: `concurrency / part_concurrency`.
+    pub uploads_in_flight: usize,
+}
+
 /// The whole run.
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
@@ -187,6 +251,9 @@ pub struct Report {
     pub client_cpu: Option<CpuUse>,
     pub server_cpu: Option<CpuUse>,
     pub cleanup: Option<Cleanup>,
+    /// The `multipart` workload's parts; absent for the others.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multipart: Option<MultipartShape>,
 }
 
 /// The report as a table.
@@ -197,9 +264,34 @@ pub fn table(r: &Report) -> String {
         "leofs-bench {} | {} {} | size {} | {} connections on {} threads | keep-alive {} | {:.2} s",
         r.workload, r.endpoint, r.target, r.size, r.concurrency, r.threads, r.keep_alive, r.seconds
     );
+    if let Some(m) = &r.multipart {
+        let _ = writeln!(
+            s,
+            "multipart: {} part(s) of up to {} per upload, {} in flight per upload, {} uploads in flight",
+            m.parts,
+            super::config::human_bytes(m.part_size),
+            m.part_concurrency,
+            m.uploads_in_flight
+        );
+    }
+    // Phase rows are indented under their operation.
+    let label = |o: &OpReport| {
+        if o.phase_of.is_some() {
+            format!("  {}", o.op)
+        } else {
+            o.op.clone()
+        }
+    };
+    let w = r
+        .ops
+        .iter()
+        .map(|o| label(o).len())
+        .max()
+        .unwrap_or(0)
+        .max(7);
     let _ = writeln!(
         s,
-        "{:<7} {:>10} {:>11} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7}",
+        "{:<w$} {:>10} {:>11} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7}",
         "op",
         "count",
         "ops/s",
@@ -215,8 +307,8 @@ pub fn table(r: &Report) -> String {
         let l = &o.latency_us;
         let _ = writeln!(
             s,
-            "{:<7} {:>10} {:>11.1} {:>9.2} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>7}",
-            o.op,
+            "{:<w$} {:>10} {:>11.1} {:>9.2} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>7}",
+            label(o),
             o.count,
             o.ops_per_sec,
             o.mib_per_sec,
@@ -231,7 +323,7 @@ pub fn table(r: &Report) -> String {
     for o in &r.ops {
         row(&mut s, o);
     }
-    if r.ops.len() > 1 {
+    if r.ops.iter().filter(|o| o.phase_of.is_none()).count() > 1 {
         row(&mut s, &r.total);
     }
     for o in r.ops.iter().filter(|o| o.errors > 0) {

@@ -42,7 +42,8 @@ pub fn sha256_hex(body: &[u8]) -> String {
 }
 
 /// One request to write: the path and query must already be URI-encoded, and the query's
-/// parameters sorted by name (then it is its own canonical form).
+/// parameters sorted by name (then it is its own canonical form, but for a parameter
+/// without a value, such as `uploads`, which is sent as is and signed as `uploads=`).
 #[derive(Clone, Copy, Debug)]
 pub struct Req<'a> {
     pub method: &'a str,
@@ -124,10 +125,20 @@ impl Signer {
         let c = &mut self.creq;
         c.clear();
         // Writes into a Vec cannot fail.
+        let _ = write!(c, "{}\n{}\n", r.method, r.path);
+        for (i, p) in r.query.split('&').filter(|p| !p.is_empty()).enumerate() {
+            if i > 0 {
+                c.push(b'&');
+            }
+            c.extend_from_slice(p.as_bytes());
+            if !p.contains('=') {
+                c.push(b'=');
+            }
+        }
         let _ = write!(
             c,
-            "{}\n{}\n{}\nhost:{}\nx-amz-content-sha256:{}\nx-amz-date:{}\n\n{SIGNED_HEADERS}\n{}",
-            r.method, r.path, r.query, self.host, r.payload, self.amz_date, r.payload
+            "\nhost:{}\nx-amz-content-sha256:{}\nx-amz-date:{}\n\n{SIGNED_HEADERS}\n{}",
+            self.host, r.payload, self.amz_date, r.payload
         );
         let creq_hash: [u8; 32] = Sha256::digest(&*c).into();
         let s = &mut self.sts;
@@ -245,6 +256,22 @@ mod tests {
                 query: "continuation-token=YQ%3D%3D&list-type=2&max-keys=100&prefix=p%2F",
                 payload: "UNSIGNED-PAYLOAD",
                 content_length: None,
+                close: false,
+            },
+            Req {
+                method: "POST",
+                path: "/b/k/obj-2",
+                query: "uploads",
+                payload: "UNSIGNED-PAYLOAD",
+                content_length: Some(0),
+                close: false,
+            },
+            Req {
+                method: "PUT",
+                path: "/b/k/obj-2",
+                query: "partNumber=12&uploadId=0000abcd%2Bef",
+                payload: "UNSIGNED-PAYLOAD",
+                content_length: Some(5 << 20),
                 close: false,
             },
             Req {

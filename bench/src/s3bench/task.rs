@@ -23,13 +23,13 @@ enum Op {
 }
 
 impl Ctx {
-    fn claim(&self) -> bool {
+    pub(super) fn claim(&self) -> bool {
         let n = self.budget.get();
         self.budget.set(n.saturating_sub(1));
         n > 0
     }
 
-    fn new_id(&self) -> u64 {
+    pub(super) fn new_id(&self) -> u64 {
         let n = self.made.get();
         self.made.set(n + 1);
         self.cfg.objects + self.thread as u64 + n * self.threads as u64
@@ -51,6 +51,8 @@ impl Ctx {
             (Phase::Prepare, _) => Op::Put(pop()?),
             (Phase::Cleanup, _) => Op::Delete(pop()?),
             (Phase::Run, Workload::Put) => Op::Put(self.new_id()),
+            // Run by `multipart::task`, never here.
+            (Phase::Run, Workload::Multipart) => return None,
             (Phase::Run, Workload::Get) if self.cfg.plain_http.is_some() => Op::Plain,
             (Phase::Run, Workload::Get) => Op::Get(self.pick(rng, false)?),
             (Phase::Run, Workload::Stat) => Op::Stat(self.pick(rng, false)?),

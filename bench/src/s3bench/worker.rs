@@ -11,7 +11,7 @@
 use super::conn::Conn;
 use super::report::Stats;
 use super::task::task;
-use super::Config;
+use super::{Config, Workload};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::{Arc, Barrier};
@@ -100,7 +100,8 @@ pub(super) struct Ctx {
     pub(super) deadline: Instant,
 }
 
-/// Runs one phase on `pools.len()` threads with `cfg.concurrency` connections in all.
+/// Runs one phase on `pools.len()` threads with `cfg.concurrency` connections in all
+/// (for `multipart`'s measured phase, [`Config::run_tasks`] tasks of several connections).
 /// Bounded by `limit` and by `ops` operations in all (when given).
 pub fn run_phase(
     cfg: &Arc<Config>,
@@ -113,8 +114,13 @@ pub fn run_phase(
     let threads = pools.len().max(1);
     let barrier = Arc::new(Barrier::new(threads + 1));
     let mut handles = Vec::with_capacity(threads);
+    let (tasks, per_task) = if phase == Phase::Run {
+        cfg.run_tasks()
+    } else {
+        (cfg.concurrency, 1)
+    };
     for (t, pool) in pools.into_iter().enumerate() {
-        let conns = cfg.concurrency / threads + usize::from(t < cfg.concurrency % threads);
+        let conns = tasks / threads + usize::from(t < tasks % threads);
         let budget = ops.map_or(u64::MAX, |n| {
             n / threads as u64 + u64::from((t as u64) < n % threads as u64)
         });
@@ -123,7 +129,7 @@ pub fn run_phase(
             .name(format!("bench-{t}"))
             .spawn(move || {
                 leofs_rt::block_on(thread_main(
-                    cfg, body, phase, t, threads, conns, pool, budget, barrier, limit,
+                    cfg, body, phase, t, threads, conns, per_task, pool, budget, barrier, limit,
                 ))
             })
             .expect("spawn a load thread");
@@ -151,7 +157,8 @@ async fn thread_main(
     phase: Phase,
     thread: usize,
     threads: usize,
-    conns: usize,
+    tasks: usize,
+    per_task: usize,
     pool: Vec<u64>,
     budget: u64,
     barrier: Arc<Barrier>,
@@ -159,11 +166,15 @@ async fn thread_main(
 ) -> (ThreadOut, Instant) {
     // Connect first so that the measured phase starts with open connections. A failed
     // connect is retried (and counted) by the first request.
-    let mut ready = Vec::with_capacity(conns);
-    for _ in 0..conns {
-        let mut c = Conn::new(cfg.addr);
-        let _ = c.connect().await;
-        ready.push(c);
+    let mut ready = Vec::with_capacity(tasks);
+    for _ in 0..tasks {
+        let mut group = Vec::with_capacity(per_task);
+        for _ in 0..per_task {
+            let mut c = Conn::new(cfg.addr);
+            let _ = c.connect().await;
+            group.push(c);
+        }
+        ready.push(group);
     }
     // Blocks this runtime's thread, which has nothing else to run yet.
     barrier.wait();
@@ -180,13 +191,23 @@ async fn thread_main(
         budget: Cell::new(budget),
         deadline: Instant::now() + limit,
     });
-    let mut tasks = Vec::with_capacity(conns);
-    for (i, conn) in ready.into_iter().enumerate() {
-        let seed = mix(cfg.seed ^ ((thread as u64) << 32) ^ i as u64) | 1;
-        tasks.push(leofs_rt::task::spawn(task(ctx.clone(), conn, Rng(seed))));
+    let multipart = phase == Phase::Run && cfg.workload == Workload::Multipart;
+    let mut handles = Vec::with_capacity(tasks);
+    let mut mp_handles = Vec::new();
+    for (i, mut group) in ready.into_iter().enumerate() {
+        let rng = Rng(mix(cfg.seed ^ ((thread as u64) << 32) ^ i as u64) | 1);
+        if multipart {
+            let t = super::multipart::task(ctx.clone(), group, rng);
+            mp_handles.push(leofs_rt::task::spawn(t));
+        } else if let Some(conn) = group.pop() {
+            handles.push(leofs_rt::task::spawn(task(ctx.clone(), conn, rng)));
+        }
     }
     let mut connects = 0;
-    for t in tasks {
+    for t in handles {
+        connects += t.await;
+    }
+    for t in mp_handles {
         connects += t.await;
     }
     let end = Instant::now();
