@@ -93,6 +93,14 @@ pub enum Command {
     CompactStatus(ops_cmds::NodeArg),
     /// Space use of a storage node per shard: `du [detail] <node>`.
     Du(ops_cmds::Du),
+    /// Mark a storage node to leave the RING at the next rebalance.
+    Detach(ops_cmds::NodeArg),
+    /// Undo a detach whose rebalance has not begun.
+    Rollback(ops_cmds::NodeArg),
+    /// Move data to the next RING (attached nodes in, detached ones out), with a progress bar.
+    Rebalance(ops_cmds::Rebalance),
+    /// Replace a node by one that joined as attached: `takeover <old> <new>`.
+    Takeover(ops_cmds::Takeover),
 }
 
 /// A failed command, worded for the operator. An error the admin API answered also keeps
@@ -189,6 +197,10 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<(), Error> {
         Command::CompactResume(c) => ops_cmds::compact(&ops_cmds::Compact { node: c.node.clone(), count: None }, "resume", &api, out),
         Command::CompactStatus(c) => ops_cmds::compact(&ops_cmds::Compact { node: c.node.clone(), count: None }, "status", &api, out),
         Command::Du(c) => c.run(&api, out),
+        Command::Detach(c) => ops_cmds::detach(c, &api, out),
+        Command::Rollback(c) => ops_cmds::rollback(c, &api, out),
+        Command::Rebalance(c) => c.run(&api, out),
+        Command::Takeover(c) => c.run(&api, out),
     }
 }
 
@@ -219,6 +231,9 @@ mod tests {
         assert_eq!(parse(&["compact-start", "storage-1", "all"]).unwrap().command, Command::CompactStart(ops_cmds::Compact { node: "storage-1".into(), count: Some("all".into()) }));
         assert_eq!(parse(&["du", "detail", "storage-1"]).unwrap().command, Command::Du(ops_cmds::Du { args: vec!["detail".into(), "storage-1".into()] }));
         assert!(parse(&["du"]).is_err());
+        assert_eq!(parse(&["rebalance"]).unwrap().command, Command::Rebalance(ops_cmds::Rebalance { no_wait: false }));
+        assert_eq!(parse(&["takeover", "s1", "s4"]).unwrap().command, Command::Takeover(ops_cmds::Takeover { from: "s1".into(), to: "s4".into(), no_wait: false }));
+        assert_eq!(parse(&["detach", "s2"]).unwrap().command, Command::Detach(ops_cmds::NodeArg { node: "s2".into() }));
         assert_eq!(parse(&["mq-suspend", "storage-3"]).unwrap().command, Command::MqSuspend(ops_cmds::NodeArg { node: "storage-3".into() }));
     }
 

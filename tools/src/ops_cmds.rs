@@ -170,3 +170,90 @@ mod tests {
         assert!(text.contains("25.0%"), "{text}");
     }
 }
+
+pub fn detach(c: &NodeArg, api: &Api, out: &mut dyn Write) -> Result<(), Error> {
+    node_post(api, out, "detach", &c.node, "detach")
+}
+
+pub fn rollback(c: &NodeArg, api: &Api, out: &mut dyn Write) -> Result<(), Error> {
+    node_post(api, out, "rollback", &c.node, "rollback")
+}
+
+/// Start a rebalance (attached nodes in, detached ones out) and show its progress until it
+/// completes (`--no-wait` returns at once).
+#[derive(Args, Debug, Clone, PartialEq, Eq)]
+pub struct Rebalance {
+    /// Return once the rebalance has started instead of following it.
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+/// Replace a dead node by a new one that joined as attached: detach + rebalance.
+#[derive(Args, Debug, Clone, PartialEq, Eq)]
+pub struct Takeover {
+    /// The node to replace.
+    pub from: String,
+    /// The attached node taking its place.
+    pub to: String,
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+/// A progress bar of `done` out of `all`, 30 characters wide.
+pub fn bar(done: usize, all: usize) -> String {
+    let width = 30;
+    let filled = if all == 0 { width } else { done * width / all };
+    format!("[{}{}] {done}/{all} nodes", "#".repeat(filled), ".".repeat(width - filled))
+}
+
+fn follow(api: &Api, out: &mut dyn Write, started: &Value, no_wait: bool) -> Result<(), Error> {
+    if json_out(api, out, started)? {
+        return Ok(());
+    }
+    writeln!(out, "rebalancing to RING version {}", started.get("ring_version").and_then(Value::as_u64).unwrap_or(0))?;
+    if no_wait {
+        writeln!(out, "OK (follow it with `leofs-adm status`)")?;
+        return Ok(());
+    }
+    let start = std::time::Instant::now();
+    loop {
+        let s: Value = manager_call(api, "rebalance", "GET", "/v1/cluster", None)?;
+        match s.get("rebalance") {
+            Some(Value::Object(r)) => {
+                let n = |k: &str| r.get(k).and_then(Value::as_u64).unwrap_or(0);
+                writeln!(out, "{} copies pending: {} ({:.0} s)", bar(n("nodes_done") as usize, n("nodes") as usize), n("copies_pending"), start.elapsed().as_secs_f64())?;
+            }
+            _ => {
+                writeln!(out, "rebalance complete")?;
+                writeln!(out, "OK")?;
+                return Ok(());
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1000));
+    }
+}
+
+impl Rebalance {
+    pub fn run(&self, api: &Api, out: &mut dyn Write) -> Result<(), Error> {
+        let started: Value = manager_call(api, "rebalance", "POST", "/v1/rebalance", None)?;
+        follow(api, out, &started, self.no_wait)
+    }
+}
+
+impl Takeover {
+    pub fn run(&self, api: &Api, out: &mut dyn Write) -> Result<(), Error> {
+        let path = format!("/v1/takeover/{}/{}", encode_segment(&self.from), encode_segment(&self.to));
+        let started: Value = manager_call(api, "takeover", "POST", &path, None)?;
+        follow(api, out, &started, self.no_wait)
+    }
+}
+
+#[cfg(test)]
+mod bar_tests {
+    #[test]
+    fn the_bar_fills_with_progress() {
+        assert_eq!(super::bar(0, 4), format!("[{}] 0/4 nodes", ".".repeat(30)));
+        assert_eq!(super::bar(2, 4), format!("[{}{}] 2/4 nodes", "#".repeat(15), ".".repeat(15)));
+        assert_eq!(super::bar(4, 4), format!("[{}] 4/4 nodes", "#".repeat(30)));
+    }
+}
