@@ -503,11 +503,13 @@ impl Cluster {
         Ok(self.ring.as_ref().expect("just set"))
     }
 
-    /// Nodes that take part in the running rebalance: members of either RING, not stopped.
+    /// Nodes that take part in the running rebalance: members of either RING. A stopped
+    /// node still counts (it may hold the only queued hand-over of some keys, and resumes
+    /// when it restarts), so a rebalance waits for it.
     fn rebalance_nodes(&self) -> Vec<&MemberRec> {
         let (Some(cur), Some(prev)) = (&self.ring, &self.previous) else { return Vec::new() };
         let ids: std::collections::BTreeSet<&str> = cur.members().iter().chain(prev.members()).map(|m| m.id.as_str()).collect();
-        ids.into_iter().filter_map(|id| self.members.get(id)).filter(|m| m.state != NodeState::Stop).collect()
+        ids.into_iter().filter_map(|id| self.members.get(id)).collect()
     }
 
     /// `(nodes done, nodes taking part, copies pending)` of the running rebalance.

@@ -551,3 +551,27 @@ fn rebalance_to_four_nodes_and_back_under_load() {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// A node killed in the middle of a rebalance and restarted: the rebalance completes and
+/// every acknowledged write reads back, on the RING's replicas.
+#[test]
+fn rebalance_survives_a_node_crash_in_the_middle() {
+    let mut c = Cluster::start(3, 1);
+    assert_eq!(c.s3("PUT", &format!("/{BUCKET}"), "", b"").unwrap().status, 200);
+    let keys: Vec<String> = (0..200).map(|i| format!("rk-{i:03}")).collect();
+    let mut ck = Checker { rng: Rng(7), keys, model: BTreeMap::new(), counter: 0 };
+    let warm = ck.run(&c, Duration::from_secs(2), 3000);
+    assert_eq!(warm.failed, 0, "{:?}", warm.errors);
+    c.add_storage();
+    assert_eq!(c.admin("POST", "/v1/rebalance", None).status, 200);
+    c.storage[1].kill9();
+    let during = ck.run(&c, Duration::from_secs(2), 3000);
+    eprintln!("while storage-2 is down mid-rebalance: {} ok, {} failed {:?}", during.ok, during.failed, during.errors);
+    assert!(!c.status()["rebalance"].is_null(), "the rebalance must wait for the stopped node");
+    c.storage[1].start();
+    let rest = load_through_rebalance(&c, &mut ck, Duration::from_secs(60));
+    assert_eq!(rest.failed, 0, "{:?}", rest.errors);
+    c.wait_converged(Duration::from_secs(30));
+    ck.verify_placement(&c);
+    ck.verify_reads(&c);
+}

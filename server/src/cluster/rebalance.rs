@@ -41,7 +41,9 @@ pub async fn run(sc: Rc<StorageCore>, stop: Arc<AtomicBool>) {
                 }
                 Err(e) => log::warn!("rebalance hand-over: {e}; retrying"),
             },
-            None if shared.purged.load(Ordering::Relaxed) < version => match purge(&sc, &view).await {
+            // Copies are dropped only once this node's repair queue is empty: a queued
+            // hand-over or repair reads the local copy when it is delivered.
+            None if shared.purged.load(Ordering::Relaxed) < version && shared.mq_total().is_empty() => match purge(&sc, &view).await {
                 Ok(n) => {
                     shared.purged.store(version, Ordering::Relaxed);
                     // A node that never took part in a rebalance still counts as handed over.
