@@ -73,6 +73,10 @@ pub struct Heartbeat {
     /// Storage: copies it still has to hand over.
     #[serde(default)]
     pub rebalance_pending: u64,
+    /// Storage: per bucket being deleted, the objects this node has deleted so far and
+    /// whether it is done.
+    #[serde(default)]
+    pub bucket_deletes: BTreeMap<String, (u64, bool)>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
@@ -92,6 +96,11 @@ pub struct HeartbeatReply {
     pub previous: Option<String>,
     #[serde(default)]
     pub rebalancing: bool,
+    /// Buckets whose objects every storage node deletes in the background: the bucket,
+    /// and the time (µs) before which its objects go (a bucket created again afterwards
+    /// keeps its new objects).
+    #[serde(default)]
+    pub delete_buckets: Vec<(String, u64)>,
 }
 
 /// A bucket change an S3 request asked a gateway for; the manager applies it.
@@ -199,6 +208,8 @@ pub struct MemberRec {
     pub rebalanced: u64,
     #[serde(skip)]
     pub rebalance_pending: u64,
+    #[serde(skip)]
+    pub bucket_deletes: BTreeMap<String, (u64, bool)>,
 }
 
 /// The manager's durable state: `cluster.db` holds it as JSON in the catalog's framing.
@@ -212,6 +223,8 @@ pub struct Cluster {
     pub log_level: String,
     /// A rebalance is moving data from `previous`'s owners to `ring`'s.
     pub rebalancing: bool,
+    /// `delete-bucket` jobs: bucket → objects older than this (µs) are deleted.
+    pub deleting: BTreeMap<String, u64>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -225,6 +238,8 @@ struct ClusterFile {
     log_level: String,
     #[serde(default)]
     rebalancing: bool,
+    #[serde(default)]
+    deleting: BTreeMap<String, u64>,
 }
 
 impl Default for Cluster {
@@ -237,6 +252,7 @@ impl Default for Cluster {
             distinct_zones: false,
             log_level: "info".into(),
             rebalancing: false,
+            deleting: BTreeMap::new(),
         }
     }
 }
@@ -265,6 +281,7 @@ impl Cluster {
             distinct_zones: self.distinct_zones,
             log_level: self.log_level.clone(),
             rebalancing: self.rebalancing,
+            deleting: self.deleting.clone(),
         };
         serde_json::to_vec(&file).expect("cluster state serialises")
     }
@@ -296,6 +313,7 @@ impl Cluster {
             distinct_zones: f.distinct_zones,
             log_level: f.log_level,
             rebalancing: f.rebalancing,
+            deleting: f.deleting,
         })
     }
 
@@ -335,6 +353,7 @@ impl Cluster {
                 objects: 0,
                 rebalanced: 0,
                 rebalance_pending: 0,
+                bucket_deletes: BTreeMap::new(),
             }
         });
         if rec.info != hb.node {
@@ -347,6 +366,7 @@ impl Cluster {
         rec.objects = hb.objects;
         rec.rebalanced = hb.rebalanced;
         rec.rebalance_pending = hb.rebalance_pending;
+        rec.bucket_deletes = hb.bucket_deletes;
         if rec.state == NodeState::Stop {
             rec.state = if hb.node.role == NodeRole::Gateway {
                 NodeState::Running
@@ -378,9 +398,11 @@ impl Cluster {
                 _ => None,
             },
             rebalancing: self.rebalancing,
+            delete_buckets: self.deleting.iter().map(|(b, t)| (b.clone(), *t)).collect(),
         };
         let completed = self.try_complete_rebalance();
-        (reply, changed || completed)
+        let deleted = self.try_complete_bucket_deletes();
+        (reply, changed || completed || deleted)
     }
 
     /// Marks nodes silent for too long as `stop`. Returns whether anything changed.
@@ -538,6 +560,40 @@ impl Cluster {
         }
     }
 
+    /// `delete-bucket` of a bucket the catalog no longer has: every storage node deletes its
+    /// objects older than `before_us` in the background, restart-safe (the job is in
+    /// `cluster.db` until every node reports it done).
+    pub fn delete_bucket_objects(&mut self, bucket: &str, before_us: u64) {
+        self.deleting.insert(bucket.to_owned(), before_us);
+    }
+
+    /// `delete-bucket-stats`: per bucket being deleted, per storage node, (objects deleted,
+    /// done).
+    pub fn bucket_delete_progress(&self) -> BTreeMap<String, BTreeMap<String, (u64, bool)>> {
+        self.deleting
+            .keys()
+            .map(|b| {
+                let per_node = self.storage_nodes().map(|m| (m.info.id.clone(), m.bucket_deletes.get(b).copied().unwrap_or((0, false)))).collect();
+                (b.clone(), per_node)
+            })
+            .collect()
+    }
+
+    /// Storage nodes that hold data: members of the RING (and of the previous one).
+    fn storage_nodes(&self) -> impl Iterator<Item = &MemberRec> {
+        let ids: std::collections::BTreeSet<&str> = self.ring.iter().chain(self.previous.iter()).flat_map(|r| r.members()).map(|m| m.id.as_str()).collect();
+        self.members.values().filter(move |m| ids.contains(m.info.id.as_str()))
+    }
+
+    fn try_complete_bucket_deletes(&mut self) -> bool {
+        let done: Vec<String> = self.deleting.keys().filter(|b| self.storage_nodes().all(|m| m.bucket_deletes.get(*b).is_some_and(|d| d.1))).cloned().collect();
+        for b in &done {
+            log::info!("bucket {b}: every node deleted its objects");
+            self.deleting.remove(b);
+        }
+        !done.is_empty()
+    }
+
     pub fn suspend(&mut self, id: &str) -> Result<(), Refused> {
         let Some(m) = self.members.get_mut(id) else {
             return refuse(format!("no such node '{id}'"));
@@ -634,6 +690,7 @@ mod tests {
             objects: 0,
             rebalanced: 0,
             rebalance_pending: 0,
+            bucket_deletes: BTreeMap::new(),
         }
     }
 

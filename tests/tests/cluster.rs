@@ -575,3 +575,57 @@ fn rebalance_survives_a_node_crash_in_the_middle() {
     ck.verify_placement(&c);
     ck.verify_reads(&c);
 }
+
+/// delete-bucket of a bucket full of objects: it leaves the catalog at once, every node
+/// deletes the objects in the background across a crash and restart of one of them, and a
+/// bucket of the same name created afterwards starts empty.
+#[test]
+fn delete_bucket_of_a_full_bucket_completes_across_a_restart() {
+    let mut c = Cluster::start(3, 1);
+    assert_eq!(c.s3("PUT", "/full-bucket", "", b"").unwrap().status, 200);
+    let objects = 4000;
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let c = &c;
+            s.spawn(move || {
+                for i in (t..objects).step_by(4) {
+                    let r = c.s3("PUT", &format!("/full-bucket/o{i:05}"), "", b"payload").unwrap();
+                    assert_eq!(r.status, 200, "{}", r.text());
+                }
+            });
+        }
+    });
+    let r = c.admin("DELETE", "/v1/buckets/full-bucket", Some(&format!(r#"{{"access_key_id":"{}"}}"#, leofs_tests::ROOT_ACCESS_KEY)));
+    assert_eq!(r.status, 200, "{}", r.text());
+    // Gone for S3 clients as soon as the gateway has the new catalog (within 2 s).
+    let t = Instant::now();
+    loop {
+        let r = c.s3("GET", "/full-bucket/o00001", "", b"").unwrap();
+        if r.status == 404 {
+            assert!(r.text().contains("NoSuchBucket"), "{}", r.text());
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(2), "the bucket is still served: {} {}", r.status, r.text());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    c.storage[1].kill9();
+    std::thread::sleep(Duration::from_millis(300));
+    c.storage[1].start();
+    let t = Instant::now();
+    loop {
+        let d = c.admin("GET", "/v1/buckets-deleting", None).json();
+        if d["deleting"].as_object().is_some_and(|m| m.is_empty()) {
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(90), "delete-bucket did not finish: {d}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert_eq!(c.s3("PUT", "/full-bucket", "", b"").unwrap().status, 200);
+    assert_eq!(c.s3("PUT", "/full-bucket/new", "", b"new").unwrap().status, 200);
+    let list = c.s3("GET", "/full-bucket", "list-type=2", b"").unwrap().text();
+    assert_eq!(list.matches("<Key>").count(), 1, "old objects came back: {list}");
+    for i in [0, 1, 1999, 3999] {
+        let w = c.whereis(&format!("full-bucket/o{i:05}"));
+        assert!(w["replicas"].as_array().unwrap().iter().all(|r| r["present"] != true), "{w}");
+    }
+}

@@ -101,6 +101,8 @@ pub enum Command {
     Rebalance(ops_cmds::Rebalance),
     /// Replace a node by one that joined as attached: `takeover <old> <new>`.
     Takeover(ops_cmds::Takeover),
+    /// Progress of background bucket deletions (cluster `delete-bucket`).
+    DeleteBucketStats(ops_cmds::DeleteBucketStats),
 }
 
 /// A failed command, worded for the operator. An error the admin API answered also keeps
@@ -201,6 +203,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<(), Error> {
         Command::Rollback(c) => ops_cmds::rollback(c, &api, out),
         Command::Rebalance(c) => c.run(&api, out),
         Command::Takeover(c) => c.run(&api, out),
+        Command::DeleteBucketStats(c) => c.run(&api, out),
     }
 }
 

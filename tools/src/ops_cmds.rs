@@ -257,3 +257,31 @@ mod bar_tests {
         assert_eq!(super::bar(4, 4), format!("[{}] 4/4 nodes", "#".repeat(30)));
     }
 }
+
+/// Progress of `delete-bucket` jobs: objects each storage node has deleted so far.
+#[derive(Args, Debug, Clone, PartialEq, Eq)]
+pub struct DeleteBucketStats {}
+
+impl DeleteBucketStats {
+    pub fn run(&self, api: &Api, out: &mut dyn Write) -> Result<(), Error> {
+        let reply: Value = manager_call(api, "delete-bucket-stats", "GET", "/v1/buckets-deleting", None)?;
+        if json_out(api, out, &reply)? {
+            return Ok(());
+        }
+        let mut rows = Vec::new();
+        if let Some(jobs) = reply.get("deleting").and_then(Value::as_object) {
+            for (bucket, nodes) in jobs {
+                for (node, p) in nodes.as_object().into_iter().flatten() {
+                    let done = p.get("done") == Some(&Value::Bool(true));
+                    rows.push(vec![bucket.clone(), node.clone(), p.get("deleted").and_then(Value::as_u64).unwrap_or(0).to_string(), if done { "done" } else { "deleting" }.to_owned()]);
+                }
+            }
+        }
+        if rows.is_empty() {
+            writeln!(out, "no bucket is being deleted")?;
+            return Ok(());
+        }
+        write!(out, "{}", render(&["bucket", "node", "objects deleted", "state"], &rows))?;
+        Ok(())
+    }
+}

@@ -67,6 +67,7 @@ pub async fn beat(link: &Link, shared: &Shared, pool: &Pool) -> Result<(), Frame
         objects: 0,
         rebalanced: shared.rebalanced.load(Ordering::Relaxed),
         rebalance_pending: shared.rebalance_pending.load(Ordering::Relaxed),
+        bucket_deletes: shared.bucket_deletes.lock().clone(),
     };
     let body = serde_json::to_vec(&ControlReq::Heartbeat(hb)).expect("serialises");
     let (_, resp) = pool.call_always(link.manager, Op::Control, vec![body], Duration::from_secs(2)).await?;
@@ -106,6 +107,8 @@ pub async fn beat(link: &Link, shared: &Shared, pool: &Pool) -> Result<(), Frame
         let ring = ring.unwrap_or_else(|| view.ring.clone());
         shared.set(View::new(ring, reply.states.clone()).with_previous(previous));
     }
+    *shared.delete_jobs.lock() = reply.delete_buckets.clone();
+    shared.bucket_deletes.lock().retain(|b, _| reply.delete_buckets.iter().any(|(j, _)| j == b));
     shared.manager_synced.store(true, Ordering::Relaxed);
     if let (Some(cat), Some(snap)) = (&link.catalog, &reply.catalog) {
         match hex::decode(snap).map_err(|e| e.to_string()).and_then(|b| cat.install(&b).map_err(|e| e.to_string())) {

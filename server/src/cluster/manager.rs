@@ -220,6 +220,18 @@ impl Manager {
                     let r = c.rebalance()?;
                     Ok(json!({"from": from, "to": to, "ring_version": r.version()}))
                 }),
+                ("DELETE", ["v1", "buckets", name]) => self.delete_bucket(name, body),
+                ("GET", ["v1", "buckets-deleting"]) => {
+                    let progress = self.cluster.borrow().bucket_delete_progress();
+                    let v: serde_json::Map<String, Value> = progress
+                        .into_iter()
+                        .map(|(b, nodes)| {
+                            let per: serde_json::Map<String, Value> = nodes.into_iter().map(|(n, (count, done))| (n, json!({"deleted": count, "done": done}))).collect();
+                            (b, Value::Object(per))
+                        })
+                        .collect();
+                    Reply::ok(200, json!({"deleting": v}))
+                }
                 ("POST", ["v1", "nodes", id, "recover"]) => self.to_node(id, &ControlReq::Recover).await,
                 ("POST", ["v1", "nodes", id, "mq-suspend"]) => self.to_node(id, &ControlReq::MqSuspend { suspended: true }).await,
                 ("POST", ["v1", "nodes", id, "mq-resume"]) => self.to_node(id, &ControlReq::MqSuspend { suspended: false }).await,
@@ -276,6 +288,34 @@ impl Manager {
             Err(FrameError::Remote(status, msg)) => Reply::error(409, status.as_str(), &msg),
             Err(e) => Reply::error(503, "NodeUnreachable", &format!("{id}: {e}")),
         }
+    }
+
+    /// `delete-bucket`: the bucket leaves the catalog now (S3 clients see NoSuchBucket), and
+    /// every storage node deletes its objects in the background, restart-safe; progress at
+    /// `GET /v1/buckets-deleting`. A body `{"access_key_id"}` or `{"owner"}` must name the
+    /// owner (LeoFS's `delete-bucket <bucket> <access-key-id>`).
+    fn delete_bucket(&self, name: &str, body: &[u8]) -> Reply {
+        let who: Value = if body.is_empty() { json!({}) } else { serde_json::from_slice(body).unwrap_or(json!({})) };
+        let Some(bucket) = self.catalog.bucket(name) else { return Reply::error(404, "NoSuchBucket", &format!("no such bucket '{name}'")) };
+        let owner = match (who["owner"].as_str(), who["access_key_id"].as_str()) {
+            (Some(o), _) => Some(o.to_owned()),
+            (None, Some(k)) => match self.catalog.lookup_key(k) {
+                Some((_, u)) => Some(u.id),
+                None => return Reply::error(404, "NoSuchAccessKey", &format!("no such access key '{k}'")),
+            },
+            (None, None) => None,
+        };
+        if owner.as_ref().is_some_and(|o| *o != bucket.owner) {
+            return Reply::error(403, "AccessDenied", &format!("bucket '{name}' is owned by user '{}'", bucket.owner));
+        }
+        if let Err(e) = self.catalog.delete_bucket(name) {
+            return Reply::error(409, "CatalogError", &e.to_string());
+        }
+        let now_us = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0);
+        self.command(|c| {
+            c.delete_bucket_objects(name, now_us);
+            Ok(json!({"bucket": name, "deleted": true, "objects": "being deleted in the background (delete-bucket-stats)"}))
+        })
     }
 
     /// `recover-file`: the replica holding the newest version queues it for the others.

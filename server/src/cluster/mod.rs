@@ -102,6 +102,10 @@ pub struct Shared {
     /// Set once the manager has answered since this process started: until then the RING
     /// may be an old cached one, and nothing is dropped on its word.
     pub manager_synced: std::sync::atomic::AtomicBool,
+    /// `delete-bucket` jobs the manager lists (bucket, objects older than µs), and this
+    /// node's progress on each (objects deleted, done).
+    pub delete_jobs: parking_lot::Mutex<Vec<(String, u64)>>,
+    pub bucket_deletes: parking_lot::Mutex<BTreeMap<String, (u64, bool)>>,
     /// Scrub's counters, one per core.
     pub scrub: Vec<parking_lot::Mutex<scrub::ScrubStats>>,
 }
@@ -121,6 +125,8 @@ impl Shared {
             rebalance_pending: AtomicU64::new(0),
             purged: AtomicU64::new(0),
             manager_synced: Default::default(),
+            delete_jobs: Default::default(),
+            bucket_deletes: Default::default(),
             scrub: (0..cores).map(|_| Default::default()).collect(),
         })
     }

@@ -27,6 +27,7 @@ pub async fn run(sc: Rc<StorageCore>, stop: Arc<AtomicBool>) {
         if !shared.manager_synced.load(Ordering::Relaxed) {
             continue;
         }
+        delete_buckets(&sc).await;
         let view = sc.view.get();
         let version = view.ring.version();
         if view.ring.members().is_empty() {
@@ -158,4 +159,52 @@ async fn purge(sc: &StorageCore, view: &View) -> Result<u64, String> {
     let mut p = Purge { sc, view, me: sc.view.shared().node_id.clone(), dropped: 0 };
     each_key(sc, &mut p).await?;
     Ok(p.dropped)
+}
+
+/// Runs the `delete-bucket` jobs this node has not finished: every object of the bucket
+/// older than the job (multipart uploads and parts included) gets a tombstone here. Each
+/// replica deletes its own copies, so nothing travels between nodes; a node down meanwhile
+/// does its part when it is back, since the manager keeps the job until every node is done.
+async fn delete_buckets(sc: &StorageCore) {
+    let shared = sc.view.shared().clone();
+    let jobs = shared.delete_jobs.lock().clone();
+    for (bucket, before_us) in jobs {
+        if shared.bucket_deletes.lock().get(&bucket).is_some_and(|d| d.1) {
+            continue;
+        }
+        let mut deleted = 0u64;
+        let mut failed = false;
+        // `bucket/key` objects, and multipart records (`bucket \0 ...`).
+        for prefix in [format!("{bucket}/"), format!("{bucket}\0")] {
+            let mut after: Vec<u8> = Vec::new();
+            loop {
+                let batch = match sc.shards.list_with(prefix.as_bytes(), &after, STEP, false).await {
+                    Ok(b) => b,
+                    Err(e) => {
+                        log::warn!("delete-bucket {bucket}: {e}");
+                        failed = true;
+                        break;
+                    }
+                };
+                for (k, e) in &batch {
+                    if e.version.timestamp_us < before_us && sc.shards.delete(k.to_vec()).await.is_ok() {
+                        deleted += 1;
+                    }
+                }
+                shared.bucket_deletes.lock().entry(bucket.clone()).or_insert((0, false)).0 += deleted;
+                deleted = 0;
+                match batch.last() {
+                    Some((k, _)) if batch.len() == STEP => after = k.to_vec(),
+                    _ => break,
+                }
+                leofs_rt::task::yield_now().await;
+            }
+        }
+        if !failed {
+            let mut d = shared.bucket_deletes.lock();
+            let entry = d.entry(bucket.clone()).or_insert((0, false));
+            entry.1 = true;
+            log::info!("delete-bucket {bucket}: {} objects deleted on this node", entry.0);
+        }
+    }
 }

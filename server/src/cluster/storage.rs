@@ -39,6 +39,8 @@ const MQ_MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// Queue entries handled per pass, and delivered at once.
 const MQ_BATCH: usize = 1024;
 const MQ_CONCURRENCY: usize = 64;
+/// Repair, rebuild and rebalance traffic one core may send per second.
+const MQ_BYTES_PER_SEC: u64 = 128 << 20;
 /// Queue entries counted per pass for the depth gauge (a deeper queue reads as this).
 const MQ_COUNT_MAX: usize = 1 << 20;
 
@@ -463,11 +465,14 @@ pub async fn repair_worker(sc: Rc<StorageCore>, stop: Arc<AtomicBool>) {
         // Deliveries run concurrently: their writes share frames (batches) and the
         // receivers' group commits, which is what makes a rebuild fast.
         for group in due.chunks(MQ_CONCURRENCY) {
+            let began = Instant::now();
             let futs: Vec<_> = group.iter().map(|(_, _, _, key, m)| sc.deliver(&view, *m, key)).collect();
             let results = leofs_rt::task::join_all(futs).await;
+            let mut sent = 0u64;
             for ((qk, qe, target, _, _), r) in group.iter().zip(results) {
                 match r {
-                    Ok(()) => {
+                    Ok(bytes) => {
+                        sent += bytes;
                         backoff.borrow_mut().remove(target);
                         // Remove the entry unless it was queued again meanwhile. Dropped, not
                         // deleted: a tombstone per delivered repair would stay in the index,
@@ -484,17 +489,23 @@ pub async fn repair_worker(sc: Rc<StorageCore>, stop: Arc<AtomicBool>) {
                     }
                 }
             }
+            // Bounded transfer rate, so that a rebuild or a rebalance leaves room for clients.
+            let budget = Duration::from_secs_f64(sent as f64 / MQ_BYTES_PER_SEC as f64);
+            if let Some(wait) = budget.checked_sub(began.elapsed()) {
+                leofs_rt::task::sleep(wait).await;
+            }
         }
     }
 }
 
 impl StorageCore {
     /// Sends this node's current record of `key` (object or tombstone) to member `m`.
-    async fn deliver(&self, view: &View, m: usize, key: &[u8]) -> Result<(), String> {
+    /// Returns the object bytes sent.
+    async fn deliver(&self, view: &View, m: usize, key: &[u8]) -> Result<u64, String> {
         let addr = view.shard_addr(m, key).ok_or("no address")?;
-        let Some(entry) = self.shards.entry_with(key.to_vec(), true).await.map_err(|e| e.to_string())? else { return Ok(()) };
+        let Some(entry) = self.shards.entry_with(key.to_vec(), true).await.map_err(|e| e.to_string())? else { return Ok(0) };
         let (kind, meta, object) = if entry.is_live() {
-            let Some(mut got) = self.shards.get(key.to_vec()).await.map_err(|e| e.to_string())? else { return Ok(()) };
+            let Some(mut got) = self.shards.get(key.to_vec()).await.map_err(|e| e.to_string())? else { return Ok(0) };
             let mut object = Vec::with_capacity(got.entry.size as usize);
             while let Some(c) = got.body.next().await.map_err(|e| e.to_string())? {
                 object.extend_from_slice(&c.buf.as_slice()[c.start..c.end]);
@@ -505,6 +516,12 @@ impl StorageCore {
             (WriteKind::Tombstone, Vec::new(), Vec::new())
         };
         let fields = WriteReq { kind, coordinate: false, repair: true, cond: Cond::None, version: Some(to_rpc_version(entry.version)), key: key.to_vec(), meta }.encode_fields();
-        self.pool.call(addr, Op::Write, vec![fields, object], CALL_TIMEOUT).await.map(|_| ()).map_err(|e| e.to_string())
+        let bytes = object.len() as u64;
+        let sent = if object.len() <= super::batch::BATCH_OBJECT_MAX {
+            self.batcher.send(addr, Op::Write, vec![fields, object], CALL_TIMEOUT).await.map(|_| ())
+        } else {
+            self.pool.call(addr, Op::Write, vec![fields, object], CALL_TIMEOUT).await.map(|_| ())
+        };
+        sent.map(|()| bytes).map_err(|e| e.to_string())
     }
 }
