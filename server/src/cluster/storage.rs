@@ -39,8 +39,10 @@ const MQ_MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// Queue entries handled per pass, and delivered at once.
 const MQ_BATCH: usize = 1024;
 const MQ_CONCURRENCY: usize = 64;
-/// Repair, rebuild and rebalance traffic one core may send per second.
-const MQ_BYTES_PER_SEC: u64 = 128 << 20;
+/// Repair and rebuild traffic one core may send per second.
+const MQ_BYTES_PER_SEC: u64 = 256 << 20;
+/// The same during a rebalance, which is not urgent: clients' latency comes first.
+const MQ_REBALANCE_BYTES_PER_SEC: u64 = 16 << 20;
 /// Queue entries counted per pass for the depth gauge (a deeper queue reads as this).
 const MQ_COUNT_MAX: usize = 1 << 20;
 
@@ -331,6 +333,9 @@ impl StorageCore {
             ControlReq::Digests { peer } => ControlResp::Digests { ranges: super::sync::digests(self, &peer).await.map_err(|e| (Status::Internal, e))? },
             ControlReq::Keys { peer, ranges } => ControlResp::Keys { entries: super::sync::keys(self, &peer, &ranges).await.map_err(|e| (Status::Internal, e))? },
             ControlReq::Recover => {
+                if self.view.get().ring.members().is_empty() || !shared.manager_synced.load(Ordering::Relaxed) {
+                    return Err((Status::Unavailable, "this node has not received the RING from the manager yet; retry".into()));
+                }
                 if shared.recovery.lock().running {
                     return Err((Status::Conflict, "a recovery is already running on this node".into()));
                 }
@@ -432,8 +437,13 @@ pub async fn enqueue(shards: &Shards, target: &str, key: &[u8]) {
 pub async fn repair_worker(sc: Rc<StorageCore>, stop: Arc<AtomicBool>) {
     let backoff: RefCell<HashMap<String, (Instant, Duration)>> = RefCell::new(HashMap::new());
     let mut pass = 0u64;
+    let mut busy = false;
     while !stop.load(Ordering::Relaxed) {
-        leofs_rt::task::sleep(MQ_POLL).await;
+        // A pass that delivered something is followed at once by the next.
+        if !busy {
+            leofs_rt::task::sleep(MQ_POLL).await;
+        }
+        busy = false;
         pass += 1;
         // The depth gauge counts the whole queue every 10th pass; delivery looks at its head.
         let count = pass % 10 == 1;
@@ -490,7 +500,9 @@ pub async fn repair_worker(sc: Rc<StorageCore>, stop: Arc<AtomicBool>) {
                 }
             }
             // Bounded transfer rate, so that a rebuild or a rebalance leaves room for clients.
-            let budget = Duration::from_secs_f64(sent as f64 / MQ_BYTES_PER_SEC as f64);
+            busy |= sent > 0;
+            let rate = if view.previous.is_some() { MQ_REBALANCE_BYTES_PER_SEC } else { MQ_BYTES_PER_SEC };
+            let budget = Duration::from_secs_f64(sent as f64 / rate as f64);
             if let Some(wait) = budget.checked_sub(began.elapsed()) {
                 leofs_rt::task::sleep(wait).await;
             }
