@@ -274,6 +274,8 @@ fn rpc_seeds_are_valid_frames_of_every_message() {
             (Op::Read, true, Status::Ok) => ReadResp::decode_body(body).map(|_| "read_resp").ok(),
             (Op::List, false, _) => ListReq::decode(body).map(|_| "list_req").ok(),
             (Op::List, true, Status::Ok) => ListResp::decode(body).map(|_| "list_resp").ok(),
+            (Op::Batch, false, _) => leofs_net::rpc::batch::decode_requests(body).map(|_| "batch_req").ok(),
+            (Op::Batch, true, Status::Ok) => leofs_net::rpc::batch::decode_responses(body).map(|_| "batch_resp").ok(),
             (Op::Control, _, Status::Ok) => Some("control"),
             (_, true, _) => std::str::from_utf8(body).ok().map(|_| "error"),
             (Op::Control, false, _) => unreachable!("requests carry status Ok"),
