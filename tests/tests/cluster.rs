@@ -345,15 +345,22 @@ fn recover_node_rebuilds_a_wiped_node() {
         assert!(t.elapsed() < Duration::from_secs(60), "recovery did not finish: {du}");
         std::thread::sleep(Duration::from_millis(200));
     }
-    c.wait_converged(Duration::from_secs(60));
+    // The peers deliver what storage-2 asked for from their repair queues.
+    let t = Instant::now();
     for (k, v) in &expect {
-        let w = c.whereis(&format!("rebuild/{k}"));
-        let reps = w["replicas"].as_array().unwrap();
-        let on2 = reps.iter().find(|r| r["node"] == "storage-2").expect("storage-2 is a replica with N=3 on 3 nodes");
-        let versions: Vec<&serde_json::Value> = reps.iter().map(|r| &r["version_us"]).collect();
-        assert!(versions.windows(2).all(|x| x[0] == x[1]), "{k}: {w}");
-        assert_eq!(on2["present"] == true, v.is_some(), "{k}: {w}");
+        loop {
+            let w = c.whereis(&format!("rebuild/{k}"));
+            let reps = w["replicas"].as_array().unwrap();
+            let on2 = reps.iter().find(|r| r["node"] == "storage-2").expect("storage-2 is a replica with N=3 on 3 nodes");
+            let versions: Vec<&serde_json::Value> = reps.iter().map(|r| &r["version_us"]).collect();
+            if versions.windows(2).all(|x| x[0] == x[1]) && (on2["present"] == true) == v.is_some() {
+                break;
+            }
+            assert!(t.elapsed() < Duration::from_secs(60), "{k} not rebuilt on storage-2: {w}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
+    c.wait_converged(Duration::from_secs(60));
     // Reads served by storage-2 alone (R=1, the others suspended from routing) see it all.
     for other in ["storage-1", "storage-3"] {
         assert_eq!(c.admin("POST", &format!("/v1/nodes/{other}/suspend"), None).status, 200);
