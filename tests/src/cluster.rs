@@ -77,20 +77,7 @@ impl Proc {
     /// SIGTERM and wait; returns whether it exited cleanly.
     pub fn stop(&mut self) -> bool {
         let Some(mut c) = self.child.take() else { return true };
-        let pid = nix::unistd::Pid::from_raw(c.id() as i32);
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-        let start = Instant::now();
-        loop {
-            if let Ok(Some(s)) = c.try_wait() {
-                return s.success();
-            }
-            if start.elapsed() > Duration::from_secs(60) {
-                let _ = c.kill();
-                let _ = c.wait();
-                return false;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        crate::sigterm_and_wait(&mut c, Duration::from_secs(60)).is_some_and(|s| s.success())
     }
 
     pub fn start(&mut self) {

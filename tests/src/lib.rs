@@ -91,6 +91,25 @@ fn flag_value(args: &[String], flag: &str) -> Option<String> {
     })
 }
 
+/// Sends SIGTERM to `child` and waits up to `limit` for it to exit; kills it (SIGKILL) and
+/// returns `None` if it does not.
+pub fn sigterm_and_wait(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid fits i32"));
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+    let start = Instant::now();
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// A running `leofs server` child process, killed (SIGKILL) on drop. Its directory is
 /// removed on drop too, unless the test is panicking: then it stays for a post-mortem.
 pub struct Server {
@@ -238,20 +257,10 @@ impl Server {
     /// Sends SIGTERM and waits for the exit (a clean shutdown exits 0). Panics if the
     /// server is not running or takes longer than a minute.
     pub fn stop_sigterm(&mut self) -> ExitStatus {
-        let child = self.child.as_mut().expect("stop_sigterm: the server is not running");
-        let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid fits i32"));
-        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("send SIGTERM");
-        let start = Instant::now();
-        loop {
-            if let Some(status) = child.try_wait().expect("wait for leofs") {
-                self.child = None;
-                return status;
-            }
-            if start.elapsed() > STOP_LIMIT {
-                self.kill9();
-                panic!("leofs server still running {STOP_LIMIT:?} after SIGTERM; log:\n{}", self.log());
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        let mut child = self.child.take().expect("stop_sigterm: the server is not running");
+        match sigterm_and_wait(&mut child, STOP_LIMIT) {
+            Some(status) => status,
+            None => panic!("leofs server still running {STOP_LIMIT:?} after SIGTERM (killed); log:\n{}", self.log()),
         }
     }
 
