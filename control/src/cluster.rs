@@ -147,6 +147,9 @@ pub enum ControlReq {
     Compact { action: String },
     /// To a storage node: space use per shard (`du`).
     Du,
+    /// To a storage node: start a scrub pass now (`diagnose-start`); its findings are in
+    /// `du` and the scrub metrics.
+    Diagnose,
 }
 
 /// A key and its version as anti-entropy compares them.

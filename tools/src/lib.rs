@@ -101,6 +101,8 @@ pub enum Command {
     Rebalance(ops_cmds::Rebalance),
     /// Replace a node by one that joined as attached: `takeover <old> <new>`.
     Takeover(ops_cmds::Takeover),
+    /// Verify every record of a storage node now (a scrub pass); findings in `du`.
+    DiagnoseStart(ops_cmds::NodeArg),
     /// Progress of background bucket deletions (cluster `delete-bucket`).
     DeleteBucketStats(ops_cmds::DeleteBucketStats),
 }
@@ -204,6 +206,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<(), Error> {
         Command::Rebalance(c) => c.run(&api, out),
         Command::Takeover(c) => c.run(&api, out),
         Command::DeleteBucketStats(c) => c.run(&api, out),
+        Command::DiagnoseStart(c) => ops_cmds::diagnose(c, &api, out),
     }
 }
 

@@ -41,6 +41,16 @@ pub fn mq_suspend(c: &NodeArg, api: &Api, out: &mut dyn Write) -> Result<(), Err
     node_post(api, out, "mq-suspend", &c.node, "mq-suspend")
 }
 
+pub fn diagnose(c: &NodeArg, api: &Api, out: &mut dyn Write) -> Result<(), Error> {
+    let path = format!("/v1/nodes/{}/diagnose", encode_segment(&c.node));
+    let reply: Value = manager_call(api, "diagnose-start", "POST", &path, None)?;
+    if json_out(api, out, &reply)? {
+        return Ok(());
+    }
+    writeln!(out, "scrub pass started on {}; `leofs-adm du {}` shows what it verified and found", c.node, c.node)?;
+    Ok(())
+}
+
 pub fn mq_resume(c: &NodeArg, api: &Api, out: &mut dyn Write) -> Result<(), Error> {
     node_post(api, out, "mq-resume", &c.node, "mq-resume")
 }
@@ -138,6 +148,9 @@ fn du_text(reply: &Value, out: &mut dyn Write) -> Result<(), Error> {
         .unwrap_or_default();
     writeln!(out, "node: {}", reply.get("node").and_then(Value::as_str).unwrap_or("?"))?;
     writeln!(out, "compaction: {}", reply.get("compaction").and_then(Value::as_str).unwrap_or("?"))?;
+    if let Some(s) = reply.get("scrub") {
+        writeln!(out, "scrub: {} passes, {} records and {} bytes verified, {} corrupt found", n(s, "passes"), n(s, "records"), n(s, "bytes"), n(s, "corrupt"))?;
+    }
     if let Some(r) = reply.get("recovery") {
         writeln!(
             out,

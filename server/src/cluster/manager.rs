@@ -237,6 +237,7 @@ impl Manager {
                 ("POST", ["v1", "nodes", id, "mq-resume"]) => self.to_node(id, &ControlReq::MqSuspend { suspended: false }).await,
                 ("POST", ["v1", "nodes", id, "compact", action]) => self.to_node(id, &ControlReq::Compact { action: (*action).to_owned() }).await,
                 ("GET", ["v1", "nodes", id, "du"]) => self.to_node(id, &ControlReq::Du).await,
+                ("POST", ["v1", "nodes", id, "diagnose"]) => self.to_node(id, &ControlReq::Diagnose).await,
                 ("POST", ["v1", "nodes", id, "recover-ring"]) => {
                     if !self.cluster.borrow().members.contains_key(*id) {
                         Reply::error(404, "NoSuchNode", &format!("no such node '{id}'"))

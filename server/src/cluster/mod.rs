@@ -106,6 +106,8 @@ pub struct Shared {
     /// node's progress on each (objects deleted, done).
     pub delete_jobs: parking_lot::Mutex<Vec<(String, u64)>>,
     pub bucket_deletes: parking_lot::Mutex<BTreeMap<String, (u64, bool)>>,
+    /// `diagnose-start` bumps it: scrub starts its next pass now.
+    pub scrub_requests: AtomicU64,
     /// Scrub's counters, one per core.
     pub scrub: Vec<parking_lot::Mutex<scrub::ScrubStats>>,
 }
@@ -127,6 +129,7 @@ impl Shared {
             manager_synced: Default::default(),
             delete_jobs: Default::default(),
             bucket_deletes: Default::default(),
+            scrub_requests: AtomicU64::new(0),
             scrub: (0..cores).map(|_| Default::default()).collect(),
         })
     }

@@ -29,23 +29,30 @@ pub struct ScrubStats {
     pub repairs_requested: u64,
 }
 
-/// Scrubs this core's shard at `bytes_per_sec` (0: off), pausing `pause` between passes.
+/// Scrubs this core's shard at `bytes_per_sec`, pausing `pause` between passes. With a
+/// rate of 0 scrub is off, and only `diagnose-start` runs a pass (at 64 MiB/s).
 pub async fn run(sc: Rc<StorageCore>, stop: Arc<AtomicBool>, bytes_per_sec: u64, pause: Duration) {
-    if bytes_per_sec == 0 {
-        return;
-    }
+    let off = bytes_per_sec == 0;
+    let bytes_per_sec = if off { 64 << 20 } else { bytes_per_sec };
+    let shared = sc.view.shared().clone();
     // Let the node join and settle before the first pass.
-    leofs_rt::task::sleep(pause.min(Duration::from_secs(5))).await;
+    let mut wait = pause.min(Duration::from_secs(5));
+    let mut asked = shared.scrub_requests.load(Ordering::Relaxed);
     while !stop.load(Ordering::Relaxed) {
-        pass(&sc, &stop, bytes_per_sec).await;
-        sc.view.shared().scrub[sc.core].lock().passes += 1;
-        if sc.core == 0 && !sc.view.get().ring.members().is_empty() && !sc.view.shared().recovery.lock().running {
-            sc.view.shared().recovery.lock().running = true;
-            super::sync::recover(sc.clone()).await;
-        }
         let t = Instant::now();
-        while t.elapsed() < pause && !stop.load(Ordering::Relaxed) {
+        while (off || t.elapsed() < wait) && !stop.load(Ordering::Relaxed) && shared.scrub_requests.load(Ordering::Relaxed) == asked {
             leofs_rt::task::sleep(Duration::from_millis(200)).await;
+        }
+        asked = shared.scrub_requests.load(Ordering::Relaxed);
+        wait = pause;
+        if stop.load(Ordering::Relaxed) {
+            return;
+        }
+        pass(&sc, &stop, bytes_per_sec).await;
+        shared.scrub[sc.core].lock().passes += 1;
+        if sc.core == 0 && !sc.view.get().ring.members().is_empty() && !shared.recovery.lock().running {
+            shared.recovery.lock().running = true;
+            super::sync::recover(sc.clone()).await;
         }
     }
 }

@@ -336,11 +336,11 @@ impl StorageCore {
                 if self.view.get().ring.members().is_empty() || !shared.manager_synced.load(Ordering::Relaxed) {
                     return Err((Status::Unavailable, "this node has not received the RING from the manager yet; retry".into()));
                 }
-                if shared.recovery.lock().running {
-                    return Err((Status::Conflict, "a recovery is already running on this node".into()));
+                // One already running (scrub's anti-entropy, say) does the same work.
+                if !shared.recovery.lock().running {
+                    shared.recovery.lock().running = true;
+                    leofs_rt::task::spawn(super::sync::recover(self.clone()));
                 }
-                shared.recovery.lock().running = true;
-                leofs_rt::task::spawn(super::sync::recover(self.clone()));
                 ControlResp::Ok
             }
             ControlReq::MqSuspend { suspended } => {
@@ -361,6 +361,10 @@ impl StorageCore {
                 ControlResp::Info { info: self.du_json(&shared).await }
             }
             ControlReq::Du => ControlResp::Info { info: self.du_json(&shared).await },
+            ControlReq::Diagnose => {
+                shared.scrub_requests.fetch_add(1, Ordering::Relaxed);
+                ControlResp::Info { info: self.du_json(&shared).await }
+            }
             _ => return Err(bad("a storage node does not take this control message")),
         };
         Ok(vec![serde_json::to_vec(&resp).expect("serialises")])
@@ -386,6 +390,7 @@ impl StorageCore {
             "compaction_requests": shared.compact_requests.load(Ordering::Relaxed),
             "repairs_suspended": shared.mq_suspended.load(Ordering::Relaxed),
             "recovery": shared.recovery.lock().clone(),
+            "scrub": shared.scrub_total(),
             "shards": shards,
         })
     }
