@@ -26,6 +26,8 @@ pub struct AlignedBuf {
     ptr: NonNull<u8>,
     cap: usize,
     len: usize,
+    /// The pool of the thread that allocated it ([`pool_id`]): only that thread recycles it.
+    home: usize,
 }
 
 // SAFETY: AlignedBuf owns its allocation exclusively (like Vec<u8>); moving it to another
@@ -86,6 +88,15 @@ thread_local! {
     static POOL: RefCell<Pool> = RefCell::new(Pool::default());
 }
 
+/// This thread's pool, as an address (0 once the thread's locals are gone). A buffer goes
+/// back only to the pool of the thread that allocated it: one read on a shard's core and
+/// dropped on another core (a GET served across cores) is freed, not pooled, or the
+/// dropping core's pool would fill with buffers its own reads never take back while the
+/// reading core keeps allocating fresh ones.
+fn pool_id() -> usize {
+    POOL.try_with(|p| p as *const RefCell<Pool> as usize).unwrap_or(0)
+}
+
 impl AlignedBuf {
     /// A buffer of at least `cap` bytes (rounded up to `ALIGN`; pooled sizes to a power of
     /// two), with length 0. Its bytes are initialised but their values are unspecified (a
@@ -96,7 +107,7 @@ impl AlignedBuf {
             cap = cap.next_power_of_two();
             let pooled = POOL.try_with(|p| p.borrow_mut().take(cap)).ok().flatten();
             if let Some(ptr) = pooled {
-                return AlignedBuf { ptr, cap, len: 0 };
+                return AlignedBuf { ptr, cap, len: 0, home: pool_id() };
             }
         }
         let layout = Layout::from_size_align(cap, ALIGN).expect("aligned layout");
@@ -105,7 +116,7 @@ impl AlignedBuf {
         #[allow(unsafe_code)]
         let raw = unsafe { alloc_zeroed(layout) };
         let Some(ptr) = NonNull::new(raw) else { std::alloc::handle_alloc_error(layout) };
-        AlignedBuf { ptr, cap, len: 0 }
+        AlignedBuf { ptr, cap, len: 0, home: pool_id() }
     }
 
     /// Like [`AlignedBuf::with_capacity`], with every byte zero.
@@ -182,7 +193,7 @@ impl AlignedBuf {
 
 impl Drop for AlignedBuf {
     fn drop(&mut self) {
-        if self.cap <= POOL_MAX_BUF && self.cap.is_power_of_two() {
+        if self.cap <= POOL_MAX_BUF && self.cap.is_power_of_two() && self.home != 0 && self.home == pool_id() {
             let (ptr, cap) = (self.ptr, self.cap);
             if POOL.try_with(|p| p.borrow_mut().put(ptr, cap)).unwrap_or(false) {
                 return;
@@ -249,6 +260,17 @@ mod tests {
         assert!(z.capacity() == 4 * ALIGN && z.full_ref().iter().all(|&x| x == 0));
         let big = AlignedBuf::with_capacity(POOL_MAX_BUF + 1);
         assert_eq!(big.capacity(), POOL_MAX_BUF + ALIGN);
+    }
+
+    #[test]
+    fn buffers_dropped_on_another_thread_are_freed_not_pooled() {
+        let a = AlignedBuf::with_capacity(64 * ALIGN);
+        std::thread::spawn(move || {
+            drop(a);
+            POOL.with(|p| assert_eq!(p.borrow().bytes, 0, "a foreign buffer is not pooled"));
+        })
+        .join()
+        .unwrap();
     }
 
     #[test]

@@ -30,9 +30,34 @@ pub fn current_driver() -> Option<Driver> {
     DRIVER.with(|d| d.get())
 }
 
+/// Allocations of at least this size get their own mapping, returned to the OS when freed.
+const MMAP_THRESHOLD: i32 = 1 << 20;
+/// Free memory at the top of a heap beyond this is returned to the OS.
+const TRIM_THRESHOLD: i32 = 8 << 20;
+
+/// Makes large buffers (chunks of large objects, read buffers freed on another core) cost
+/// memory only while they live. glibc's default threshold adapts upwards after the first
+/// large free, after which multi-MiB buffers come from per-thread heaps that keep freed
+/// space: measured, a 1 GiB PUT and GET then left the server's RSS 30-60 MiB higher,
+/// against 5-20 MiB with fixed thresholds (and no slower). Process-wide; done once.
+fn tune_allocator() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        // SAFETY: mallopt only changes malloc's tunables; it takes malloc's own lock and
+        // any value of these two parameters is valid.
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
+            libc::mallopt(libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD);
+        }
+    });
+}
+
 /// Runs `fut` to completion on a new runtime on the current thread (io_uring with epoll
 /// fallback, timers enabled). Used by each core's thread, by tools and by tests.
 pub fn block_on<F: Future>(fut: F) -> F::Output {
+    tune_allocator();
     let rt = monoio::RuntimeBuilder::<monoio::FusionDriver>::new()
         .enable_timer()
         .with_entries(1024)

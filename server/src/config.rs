@@ -21,6 +21,10 @@ pub struct FileConfig {
     pub allow_buffered_io: Option<bool>,
     pub idle_timeout_ms: Option<u64>,
     pub max_object_mib: Option<u64>,
+    /// Objects larger than this are stored as chunks of this size (MiB).
+    pub chunk_mib: Option<u64>,
+    /// Largest single PUT (MiB); larger bodies are refused with EntityTooLarge.
+    pub max_put_mib: Option<u64>,
     pub admin_listen: Option<String>,
     pub read_timeout_ms: Option<u64>,
     pub tls_cert: Option<PathBuf>,
@@ -64,12 +68,38 @@ pub struct ServerConfig {
     pub idle_timeout_ms: u64,
     /// Slow-client limit: a request head or body must keep arriving at this pace.
     pub read_timeout_ms: u64,
+    /// Largest single record: a multipart part, a copy source, an object stored whole.
     pub max_object_bytes: u64,
+    /// Chunk size of large objects: a single PUT above it is split into chunks of this size
+    /// (LeoFS's 5 MiB by default; never above `max_object_bytes`).
+    pub chunk_bytes: u64,
+    /// Largest single PUT (S3's 5 GiB by default).
+    pub max_put_bytes: u64,
     /// (certificate, key) PEM files when serving HTTPS.
     pub tls: Option<(PathBuf, PathBuf)>,
     pub root_access_key: Option<String>,
     pub root_secret_key: Option<String>,
     pub cluster: Option<ClusterCfg>,
+}
+
+/// Default chunk size of large objects, as LeoFS (`large_object.chunked_obj_len`).
+pub const DEFAULT_CHUNK_MIB: u64 = 5;
+/// S3's single-PUT limit, 5 GiB: the default and the most `max_put_mib` allows.
+pub const MAX_PUT_MIB: u64 = 5 << 10;
+
+/// What the S3 gateway needs of the object-size settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ObjectLimits {
+    pub max_object_bytes: u64,
+    pub chunk_bytes: u64,
+    pub max_put_bytes: u64,
+}
+
+impl ObjectLimits {
+    /// The defaults for a record limit of `max_object_bytes`.
+    pub fn defaults(max_object_bytes: u64) -> ObjectLimits {
+        ObjectLimits { max_object_bytes, chunk_bytes: (DEFAULT_CHUNK_MIB << 20).min(max_object_bytes), max_put_bytes: MAX_PUT_MIB << 20 }
+    }
 }
 
 pub fn load_file(path: &Path) -> Result<FileConfig, String> {
@@ -128,12 +158,22 @@ impl ServerConfig {
             return Err(format!("segment_mib must be between 4 and 4095, not {segment_mib}"));
         }
         let max_object_mib = file.max_object_mib.unwrap_or(64).min(segment_mib / 2).max(1);
+        let chunk_mib = file.chunk_mib.unwrap_or(DEFAULT_CHUNK_MIB);
+        if chunk_mib == 0 {
+            return Err("chunk_mib must be at least 1".into());
+        }
+        // A chunk is one record: like the largest object, it must fit a segment.
+        let chunk_mib = chunk_mib.min(max_object_mib);
+        let max_put_mib = file.max_put_mib.unwrap_or(MAX_PUT_MIB);
+        if !(1..=MAX_PUT_MIB).contains(&max_put_mib) {
+            return Err(format!("max_put_mib must be between 1 and {MAX_PUT_MIB} (S3's 5 GiB), not {max_put_mib}"));
+        }
         let tls = match (args.tls_cert.clone().or(file.tls_cert), args.tls_key.clone().or(file.tls_key)) {
             (Some(c), Some(k)) => Some((c, k)),
             (None, None) => None,
             _ => return Err("--tls-cert and --tls-key go together".into()),
         };
-        Ok(ServerConfig {
+        let cfg = ServerConfig {
             tls,
             listen,
             admin_listen,
@@ -147,10 +187,17 @@ impl ServerConfig {
             idle_timeout_ms: args.idle_timeout_ms.or(file.idle_timeout_ms).unwrap_or(60_000),
             read_timeout_ms: args.read_timeout_ms.or(file.read_timeout_ms).unwrap_or(30_000),
             max_object_bytes: max_object_mib << 20,
+            chunk_bytes: chunk_mib << 20,
+            max_put_bytes: max_put_mib << 20,
             root_access_key: std::env::var("LEOFS_ROOT_ACCESS_KEY").ok().filter(|s| !s.is_empty()),
             root_secret_key: std::env::var("LEOFS_ROOT_SECRET_KEY").ok().filter(|s| !s.is_empty()),
             cluster,
-        })
+        };
+        Ok(cfg)
+    }
+
+    pub fn object_limits(&self) -> ObjectLimits {
+        ObjectLimits { max_object_bytes: self.max_object_bytes, chunk_bytes: self.chunk_bytes, max_put_bytes: self.max_put_bytes }
     }
 }
 
@@ -179,5 +226,27 @@ mod tests {
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
         let bad = ServerArgs { durability: Some("sometimes".into()), ..Default::default() };
         assert!(ServerConfig::resolve(&bad).unwrap_err().contains("durability"));
+    }
+
+    #[test]
+    fn object_size_limits() {
+        let c = ServerConfig::resolve(&ServerArgs::default()).unwrap();
+        assert_eq!((c.max_object_bytes, c.chunk_bytes, c.max_put_bytes), (64 << 20, 5 << 20, 5 << 30));
+        let dir = std::env::temp_dir().join(format!("leofs-config-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let with = |text: &str, segment_mib: Option<u64>| {
+            let p = dir.join("c.toml");
+            std::fs::write(&p, text).unwrap();
+            ServerConfig::resolve(&ServerArgs { config: Some(p), segment_mib, ..Default::default() })
+        };
+        let c = with("chunk_mib = 2\nmax_put_mib = 100\n", None).unwrap();
+        assert_eq!((c.chunk_bytes, c.max_put_bytes), (2 << 20, 100 << 20));
+        // A chunk is a record: never larger than the record limit (half a segment here).
+        let c = with("chunk_mib = 16\n", Some(8)).unwrap();
+        assert_eq!((c.max_object_bytes, c.chunk_bytes), (4 << 20, 4 << 20));
+        assert!(with("chunk_mib = 0\n", None).unwrap_err().contains("chunk_mib"));
+        assert!(with("max_put_mib = 6000\n", None).unwrap_err().contains("max_put_mib"));
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(ObjectLimits::defaults(4 << 20).chunk_bytes, 4 << 20);
     }
 }

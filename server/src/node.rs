@@ -366,7 +366,7 @@ fn core_main(a: CoreArgs) {
             (_, Some(shared)) => Backend::Cluster(Rc::new(crate::cluster::client::ClusterClient::new(crate::cluster::LocalView::new(shared.clone())))),
             (None, None) => unreachable!("a gateway without shards is a cluster gateway"),
         };
-        let mut gateway = Gateway::new(backend, a.catalog.clone(), a.cfg.domain.clone(), a.cfg.region.clone(), a.cfg.max_object_bytes, a.core);
+        let mut gateway = Gateway::new(backend, a.catalog.clone(), a.cfg.domain.clone(), a.cfg.region.clone(), a.cfg.object_limits(), a.core);
         gateway.manager = a.cfg.cluster.as_ref().map(|c| c.manager);
         let gateway = Rc::new(gateway);
         let shutting_down = Rc::new(Cell::new(false));

@@ -73,14 +73,18 @@ async fn pass(sc: &Rc<StorageCore>, stop: &AtomicBool, bytes_per_sec: u64) {
                 continue;
             }
             let r = verify(sc, key).await;
-            let mut s = sc.view.shared().scrub[sc.core].lock();
-            s.records += 1;
-            s.bytes += entry.size;
+            {
+                // Never held across an await: a scrape on this core takes the same lock.
+                let mut s = sc.view.shared().scrub[sc.core].lock();
+                s.records += 1;
+                s.bytes += entry.size;
+                if matches!(r, Err(Error::Corrupt(_))) {
+                    s.corrupt += 1;
+                }
+            }
             match r {
                 Ok(()) => {}
                 Err(Error::Corrupt(why)) => {
-                    s.corrupt += 1;
-                    drop(s);
                     log::error!("scrub: {} is corrupt on this node ({why}); asking another replica for it", String::from_utf8_lossy(key));
                     if request_repair(sc, key).await {
                         sc.view.shared().scrub[sc.core].lock().repairs_requested += 1;

@@ -1,7 +1,7 @@
 //! The persisted shapes of multipart uploads (docs/format.md, "Multipart upload records"):
 //! reserved engine keys for upload state and parts, the upload-state body, the manifest
-//! body of a completed multipart object, and the stream that reads a manifest's parts in
-//! order.
+//! body of a completed multipart object or of a chunked single PUT ("Chunked single PUT"),
+//! and the stream that reads a manifest's pieces in order.
 //!
 //! Reserved keys start with `bucket` + `\0`: object keys start with `bucket/`, so no
 //! listing of a bucket (prefix `bucket/`) ever sees them, and no S3 key can name them.
@@ -16,6 +16,8 @@ const MANIFEST_MAGIC: &[u8; 4] = b"LFMF";
 const VERSION: u16 = 1;
 /// Bytes of one manifest part entry: number u32, reserved u32, size u64, md5 [16].
 const PART_ENTRY: usize = 32;
+/// Manifest flag: the pieces are the chunks of a single PUT, not multipart parts.
+const FLAG_CHUNKED: u32 = 1;
 
 /// `bucket \0 mpu/`: the prefix of every upload of a bucket.
 pub fn uploads_prefix(bucket: &str) -> Vec<u8> {
@@ -44,6 +46,24 @@ pub fn parts_prefix(bucket: &str, key: &str, id: &str) -> Vec<u8> {
 /// order is part order).
 pub fn part_key(bucket: &str, key: &str, id: &str, n: u32) -> Vec<u8> {
     let mut k = parts_prefix(bucket, key, id);
+    k.extend_from_slice(format!("{n:05}").as_bytes());
+    k
+}
+
+/// `bucket \0 chunk/ key \0 put-id \0`: the prefix of the chunk keys of one chunked PUT.
+pub fn chunks_prefix(bucket: &str, key: &str, id: &str) -> Vec<u8> {
+    let mut k = bucket.as_bytes().to_vec();
+    k.extend_from_slice(b"\0chunk/");
+    k.extend_from_slice(key.as_bytes());
+    k.push(0);
+    k.extend_from_slice(id.as_bytes());
+    k.push(0);
+    k
+}
+
+/// The key of chunk `n` (from 1) of a chunked PUT: the chunks prefix + `n` as 5 digits.
+pub fn chunk_key(bucket: &str, key: &str, id: &str, n: u32) -> Vec<u8> {
+    let mut k = chunks_prefix(bucket, key, id);
     k.extend_from_slice(format!("{n:05}").as_bytes());
     k
 }
@@ -135,16 +155,29 @@ pub struct ManifestPart {
     pub md5: [u8; 16],
 }
 
-/// The body of a completed multipart object's record: which upload's parts make it up.
+/// The body of a manifest record: which upload's parts (or which PUT's chunks) make up the
+/// object, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Manifest {
+    /// The multipart upload id, or the put id of a chunked single PUT.
     pub upload_id: String,
     pub parts: Vec<ManifestPart>,
+    /// The pieces are the chunks of a single PUT (keys from [`chunk_key`], MD5s zero).
+    pub chunked: bool,
 }
 
 impl Manifest {
     pub fn total(&self) -> u64 {
         self.parts.iter().map(|p| p.size).sum()
+    }
+
+    /// The engine key of piece `number`: a part key, or a chunk key.
+    pub fn piece_key(&self, bucket: &str, key: &str, number: u32) -> Vec<u8> {
+        if self.chunked {
+            chunk_key(bucket, key, &self.upload_id, number)
+        } else {
+            part_key(bucket, key, &self.upload_id, number)
+        }
     }
 
     pub fn encode(&self) -> Vec<u8> {
@@ -153,7 +186,7 @@ impl Manifest {
         b.extend_from_slice(&VERSION.to_le_bytes());
         b.extend_from_slice(&(self.upload_id.len() as u16).to_le_bytes());
         b.extend_from_slice(&(self.parts.len() as u32).to_le_bytes());
-        b.extend_from_slice(&0u32.to_le_bytes());
+        b.extend_from_slice(&(if self.chunked { FLAG_CHUNKED } else { 0 }).to_le_bytes());
         b.extend_from_slice(&self.total().to_le_bytes());
         b.extend_from_slice(self.upload_id.as_bytes());
         for p in &self.parts {
@@ -172,6 +205,10 @@ impl Manifest {
         }
         let u = u16::from_le_bytes([d[0], d[1]]) as usize;
         let n = u32::from_le_bytes(d[2..6].try_into().map_err(|_| corrupt("count"))?) as usize;
+        let flags = u32::from_le_bytes(d[6..10].try_into().map_err(|_| corrupt("flags"))?);
+        if flags & !FLAG_CHUNKED != 0 {
+            return Err(corrupt("unknown manifest flags"));
+        }
         let total = u64::from_le_bytes(d[10..18].try_into().map_err(|_| corrupt("total"))?);
         let rest = &d[18..];
         if rest.len() != u + n * PART_ENTRY {
@@ -188,7 +225,7 @@ impl Manifest {
                 ManifestPart { number, size, md5 }
             })
             .collect();
-        let m = Manifest { upload_id, parts };
+        let m = Manifest { upload_id, parts, chunked: flags & FLAG_CHUNKED != 0 };
         if m.total() != total {
             return Err(corrupt("manifest total"));
         }
@@ -205,24 +242,115 @@ pub async fn read_all(body: &mut BodyStream) -> Result<Vec<u8>, Error> {
     Ok(out)
 }
 
-/// A multipart object's bytes: the parts that hold the wanted range, read one at a time
-/// through their owning shards (one part's read stream open at once, never a whole part in
-/// memory), so a Range reads only the parts it needs.
+/// Read buffers (1 MiB each) a piece's fetch task may queue ahead of the response writer
+/// when it reads the piece from this core's shard. A piece on another core comes as that
+/// core's stream, which already reads a little ahead (see `shard::serve`).
+const FETCH_QUEUE: usize = 2;
+/// A cluster gateway fetches a piece whole: it opens the next one ahead only up to this size.
+const AHEAD_WHOLE_MAX: u64 = 16 << 20;
+
+/// What a fetch task hands over: bytes it read, or the piece's stream as opened when that
+/// stream reads ahead by itself.
+enum Fetched {
+    Bytes(OwnedChunk),
+    Stream(Box<BodyStream>),
+}
+
+/// A piece being fetched by its own task: the task opens the piece's record on its owning
+/// shard (or node) and checks its size; a local record it reads ahead into a small bounded
+/// channel, clipped to the wanted range. Dropping the receiver stops the task at its next
+/// send.
+struct Fetch {
+    rx: leofs_rt::sync::cross::Receiver<Result<Fetched, Error>>,
+    stream: Option<Box<BodyStream>>,
+    /// Bytes still expected: a piece that ends early is an error, never a short object.
+    left: u64,
+}
+
+impl Fetch {
+    fn start(shards: Backend, key: Vec<u8>, size: u64, (s, e): (u64, u64)) -> Fetch {
+        let (tx, rx) = leofs_rt::sync::cross::bounded(FETCH_QUEUE);
+        leofs_rt::task::spawn(async move {
+            let run = async {
+                let got = shards.get(key).await?.ok_or_else(|| corrupt("a piece of a manifest object is missing"))?;
+                if got.meta.size != size {
+                    return Err(corrupt("a piece's size differs from its manifest"));
+                }
+                let mut body = got.body;
+                body.set_range(s, e);
+                if !matches!(body, BodyStream::Local(_)) {
+                    let _ = tx.send_async(Ok(Fetched::Stream(Box::new(body)))).await;
+                    return Ok(());
+                }
+                while let Some(c) = body.next().await? {
+                    if tx.send_async(Ok(Fetched::Bytes(c))).await.is_err() {
+                        break; // the reader is gone
+                    }
+                }
+                Ok(())
+            };
+            if let Err(e) = run.await {
+                let _ = tx.send_async(Err(e)).await;
+            }
+        });
+        Fetch { rx, stream: None, left: e - s }
+    }
+
+    /// The piece's next bytes; `None` at its end.
+    async fn next(&mut self) -> Result<Option<OwnedChunk>, Error> {
+        loop {
+            let c = match &mut self.stream {
+                // Boxed: a piece's stream is a BodyStream, whose `next` may call this one.
+                Some(st) => Box::pin(st.next()).await?,
+                None => match self.rx.recv_async().await {
+                    Ok(Ok(Fetched::Bytes(c))) => Some(c),
+                    Ok(Ok(Fetched::Stream(st))) => {
+                        self.stream = Some(st);
+                        continue;
+                    }
+                    Ok(Err(e)) => return Err(e),
+                    Err(_) => None,
+                },
+            };
+            let Some(c) = c else {
+                if self.left != 0 {
+                    return Err(corrupt("a piece ended early"));
+                }
+                return Ok(None);
+            };
+            let n = (c.end - c.start) as u64;
+            if n > self.left {
+                return Err(corrupt("a piece is longer than its manifest says"));
+            }
+            self.left -= n;
+            if n > 0 {
+                return Ok(Some(c));
+            }
+        }
+    }
+}
+
+/// A manifest object's bytes: the pieces (multipart parts, or the chunks of a large single
+/// PUT) that hold the wanted range, in order, each read through its owning shard by a
+/// [`Fetch`] task. While one piece streams, the next one is already being fetched, so a
+/// piece boundary costs no round trip; read-ahead is bounded by two pieces' queues (a few
+/// MiB), never a whole object. A Range reads only the pieces it overlaps.
 pub struct PartStream {
     shards: Backend,
-    /// (part key, part size) in object order.
+    /// (piece key, piece size) in object order.
     parts: Vec<(Vec<u8>, u64)>,
-    /// Object bytes `[start, end)` still to send; `start` advances part by part.
+    /// Object bytes `[start, end)` to send.
     range: (u64, u64),
-    /// Object offset where the next untouched part begins, and its index.
+    /// Object offset where the next unopened piece begins, and its index.
     next_part: (u64, usize),
-    cur: Option<BodyStream>,
+    cur: Option<Fetch>,
+    ahead: Option<Fetch>,
 }
 
 impl PartStream {
     pub fn new(shards: Backend, bucket: &str, key: &str, m: &Manifest) -> PartStream {
-        let parts = m.parts.iter().map(|p| (part_key(bucket, key, &m.upload_id, p.number), p.size)).collect();
-        PartStream { shards, parts, range: (0, m.total()), next_part: (0, 0), cur: None }
+        let parts = m.parts.iter().map(|p| (m.piece_key(bucket, key, p.number), p.size)).collect();
+        PartStream { shards, parts, range: (0, m.total()), next_part: (0, 0), cur: None, ahead: None }
     }
 
     /// Restricts the stream to object bytes `[start, end)`; only before the first `next`.
@@ -230,33 +358,49 @@ impl PartStream {
         self.range = (start, end);
     }
 
-    pub async fn next(&mut self) -> Result<Option<OwnedChunk>, Error> {
+    /// Starts fetching the next piece that overlaps the range; `None` past it. `ahead`:
+    /// a read-ahead, skipped for a piece a cluster gateway would have to hold whole and
+    /// that is too large for that.
+    fn open_next(&mut self, ahead: bool) -> Option<Fetch> {
         loop {
-            if let Some(cur) = &mut self.cur {
-                // Boxed: a part stream is a BodyStream, whose `next` may call this one.
-                if let Some(c) = Box::pin(cur.next()).await? {
-                    return Ok(Some(c));
-                }
-                self.cur = None;
-            }
             let (off, i) = self.next_part;
-            let Some((k, size)) = self.parts.get(i) else { return Ok(None) };
+            let (k, size) = self.parts.get(i)?;
             let (ps, pe) = (off, off + size);
-            self.next_part = (pe, i + 1);
-            let (s, e) = (self.range.0.max(ps), self.range.1.min(pe));
             if ps >= self.range.1 {
-                return Ok(None);
+                return None;
             }
+            let (s, e) = (self.range.0.max(ps), self.range.1.min(pe));
             if s >= e {
+                self.next_part = (pe, i + 1);
                 continue;
             }
-            let got = self.shards.get(k.clone()).await?.ok_or_else(|| corrupt("a part of a completed object is missing"))?;
-            if got.meta.size != *size {
-                return Err(corrupt("a part's size differs from its manifest"));
+            if ahead && !matches!(self.shards, Backend::Local(_)) && *size > AHEAD_WHOLE_MAX {
+                return None;
             }
-            let mut body = got.body;
-            body.set_range(s - ps, e - ps);
-            self.cur = Some(body);
+            self.next_part = (pe, i + 1);
+            return Some(Fetch::start(self.shards.clone(), k.clone(), *size, (s - ps, e - ps)));
+        }
+    }
+
+    pub async fn next(&mut self) -> Result<Option<OwnedChunk>, Error> {
+        loop {
+            if self.cur.is_none() {
+                self.cur = match self.ahead.take() {
+                    Some(f) => Some(f),
+                    None => self.open_next(false),
+                };
+                if self.cur.is_none() {
+                    return Ok(None);
+                }
+            }
+            if self.ahead.is_none() {
+                self.ahead = self.open_next(true);
+            }
+            let Some(cur) = &mut self.cur else { continue };
+            match cur.next().await? {
+                Some(c) => return Ok(Some(c)),
+                None => self.cur = None,
+            }
         }
     }
 }
@@ -269,9 +413,20 @@ mod tests {
     fn roundtrips_and_rejects_damage() {
         let u = UploadState { algo: Some(StoredAlgo::Crc32), initiator: "root".into() };
         assert_eq!(UploadState::decode(&u.encode()).unwrap(), u);
-        let m = Manifest { upload_id: "ab".repeat(16), parts: vec![ManifestPart { number: 1, size: 5, md5: [1; 16] }, ManifestPart { number: 3, size: 7, md5: [2; 16] }] };
+        let mut m = Manifest { upload_id: "ab".repeat(16), parts: vec![ManifestPart { number: 1, size: 5, md5: [1; 16] }, ManifestPart { number: 3, size: 7, md5: [2; 16] }], chunked: false };
         let b = m.encode();
         assert_eq!(Manifest::decode(&b).unwrap(), m);
+        m.chunked = true;
+        let c = m.encode();
+        assert_eq!(Manifest::decode(&c).unwrap(), m);
+        assert_eq!(c[12..16], [1, 0, 0, 0]);
+        assert_eq!(m.piece_key("b", "k", 2), b"b\0chunk/k\0abababababababababababababababab\x0000002".to_vec());
+        let mut x = c.clone();
+        x[13] = 1; // an unknown flag
+        let h = xxh3_64(&x[..x.len() - 8]).to_le_bytes();
+        let at = x.len() - 8;
+        x[at..].copy_from_slice(&h);
+        assert!(Manifest::decode(&x).is_err());
         for i in 0..b.len() {
             let mut x = b.clone();
             x[i] ^= 1;
@@ -285,7 +440,9 @@ mod tests {
         assert!(valid_upload_id(&"0a".repeat(16)));
         assert!(!valid_upload_id("0A"));
         assert!(!valid_upload_id(&format!("{}\0", "0".repeat(31))));
-        assert_eq!(part_key("b", "k", "id", 7), b"b\0mpu/k\0id\0part\000007".to_vec());
+        assert_eq!(part_key("b", "k", "id", 7), b"b\0mpu/k\0id\0part\x0000007".to_vec());
         assert!(!upload_key("b", "k", "id").starts_with(b"b/"));
+        assert_eq!(chunk_key("b", "k", "id", 12), b"b\0chunk/k\0id\x0000012".to_vec());
+        assert!(!chunk_key("b", "k", "id", 1).starts_with(&uploads_prefix("b")));
     }
 }

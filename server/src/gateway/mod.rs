@@ -2,6 +2,7 @@
 //! answers with S3's XML errors. Object bytes go to the shard owning the key.
 
 mod bucket;
+mod chunked;
 mod list;
 mod manifest;
 mod mp_list;
@@ -72,7 +73,13 @@ pub struct Gateway {
     pub catalog: Catalog,
     pub domain: Option<String>,
     pub region: String,
+    /// Largest single record (a multipart part, a copy source, an object stored whole).
     pub max_object_bytes: u64,
+    /// A single PUT larger than this is stored as chunks of this size (docs/format.md,
+    /// "Chunked single PUT"); at most `max_object_bytes`.
+    pub chunk_bytes: u64,
+    /// Largest single PUT (EntityTooLarge above).
+    pub max_put_bytes: u64,
     /// The manager's RPC address (cluster gateway): bucket changes go there.
     pub manager: Option<std::net::SocketAddr>,
     core: usize,
@@ -142,9 +149,11 @@ pub fn engine_error(e: leofs_engine::Error) -> S3Error {
 }
 
 impl Gateway {
-    pub fn new(shards: Backend, catalog: Catalog, domain: Option<String>, region: String, max_object_bytes: u64, core: usize) -> Gateway {
+    pub fn new(shards: Backend, catalog: Catalog, domain: Option<String>, region: String, limits: crate::config::ObjectLimits, core: usize) -> Gateway {
         let boot = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-        Gateway { shards, catalog, domain, region, max_object_bytes, manager: None, core, counter: Cell::new(0), boot }
+        let max_object_bytes = limits.max_object_bytes;
+        let (chunk_bytes, max_put_bytes) = (limits.chunk_bytes.min(max_object_bytes), limits.max_put_bytes);
+        Gateway { shards, catalog, domain, region, max_object_bytes, chunk_bytes, max_put_bytes, manager: None, core, counter: Cell::new(0), boot }
     }
 
     fn request_id(&self) -> String {

@@ -45,7 +45,7 @@ fn invalid_part() -> S3Error {
 
 /// A new upload id: the creation time first (uploads of one key list oldest first, as in
 /// S3), then 64 random bits.
-fn new_upload_id() -> String {
+pub(super) fn new_upload_id() -> String {
     use std::hash::{BuildHasher, Hasher};
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0);
     // RandomState is seeded from the OS once per thread and bumped per instance.
@@ -74,11 +74,17 @@ impl Gateway {
         Ok(Upload { id: id.to_string(), meta: got.meta, state })
     }
 
-    /// The manifest of the object at `bucket/key`, if it is a completed multipart object.
+    /// The manifest of the object at `bucket/key`, if it is a completed multipart object or
+    /// a chunked single PUT.
     pub(super) async fn manifest_of(&self, bucket: &str, key: &str) -> Result<Option<Manifest>, S3Error> {
         let k = object_key(bucket, key);
-        // The index entry tells multipart objects apart without a disk read.
-        if self.shards.stat(k.clone()).await.map_err(engine_error)?.is_none_or(|e| e.parts == 0) {
+        // The index entry tells most objects apart without a disk read: a multipart object
+        // has parts; a chunked PUT is larger than the smallest chunk size, and on a local
+        // shard its record (a manifest) is far shorter than the object it describes. Only a
+        // cluster gateway (no record length in its entries) reads large objects' metadata.
+        let Some(e) = self.shards.stat(k.clone()).await.map_err(engine_error)? else { return Ok(None) };
+        let maybe_chunked = e.size > super::chunked::MIN_CHUNK_BYTES && (e.loc.len == 0 || u64::from(e.loc.len) < e.size);
+        if e.parts == 0 && !maybe_chunked {
             return Ok(None);
         }
         let Some(mut got) = self.shards.get(k).await.map_err(engine_error)? else { return Ok(None) };
@@ -89,14 +95,14 @@ impl Gateway {
         Manifest::decode(&body).map(Some).map_err(engine_error)
     }
 
-    /// Deletes the parts of a replaced or deleted multipart object. Best effort and inline:
-    /// a failure leaves garbage records (logged), never a wrong object.
+    /// Deletes the pieces (parts or chunks) of a replaced or deleted manifest object. Best
+    /// effort and inline, a few deletes at a time: a failure leaves garbage records
+    /// (logged), never a wrong object.
     pub(super) async fn reclaim(&self, bucket: &str, key: &str, old: Option<Manifest>) {
         let Some(m) = old else { return };
-        for p in &m.parts {
-            if let Err(e) = self.shards.delete(manifest::part_key(bucket, key, &m.upload_id, p.number)).await {
-                log::warn!("leaving part {} of {bucket}/{key} upload {}: {e}", p.number, m.upload_id);
-            }
+        let keys: Vec<(u32, Vec<u8>)> = m.parts.iter().map(|p| (p.number, m.piece_key(bucket, key, p.number))).collect();
+        for (n, e) in super::chunked::delete_all(&self.shards, keys).await {
+            log::warn!("leaving piece {n} of {bucket}/{key} ({} {}): {e}", if m.chunked { "put" } else { "upload" }, m.upload_id);
         }
     }
 
@@ -206,7 +212,7 @@ impl Gateway {
                 // A retry whose first attempt completed (response lost, or a crash after the
                 // manifest was written): answer as the first attempt did.
                 let id = ctx.route.param("uploadId").unwrap_or("");
-                let Some(m) = self.manifest_of(b, k).await?.filter(|m| m.upload_id == id) else { return Err(e) };
+                let Some(m) = self.manifest_of(b, k).await?.filter(|m| m.upload_id == id && !m.chunked) else { return Err(e) };
                 let md5s: Vec<[u8; 16]> = m.parts.iter().map(|p| p.md5).collect();
                 let etag = leofs_net::s3::checksum::multipart_etag(&md5s);
                 return Ok(Response::xml(200, xml::CompleteMultipartUploadResult { location, bucket: b.into(), key: k.into(), etag, checksums: Vec::new() }.to_xml()));
@@ -238,7 +244,7 @@ impl Gateway {
             }
             parts.push(ManifestPart { number: cp.part_number, size: e.size, md5: e.md5 });
         }
-        let m = Manifest { upload_id: up.id.clone(), parts };
+        let m = Manifest { upload_id: up.id.clone(), parts, chunked: false };
         let mut md5 = Md5::new();
         for p in &m.parts {
             md5.update(&p.md5);

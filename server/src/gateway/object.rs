@@ -175,15 +175,23 @@ impl Gateway {
             (None, Some(v)) => PutCond::Matches(v.trim().trim_matches('"').to_string()),
             (None, None) => PutCond::None,
         };
-        let p = payload::read(ctx, body, self.max_object_bytes).await?;
-        meta.size = p.data.len() as u64;
+        let mut reader = payload::PayloadReader::begin(ctx, body, self.max_put_bytes)?;
+        // Larger than one chunk, or of unknown length: streamed into chunks.
+        let Some(declared) = reader.declared().filter(|n| *n <= self.chunk_bytes) else {
+            return self.put_large(ctx, reader, meta, cond).await;
+        };
+        reader.cap(self.chunk_bytes);
+        let mut data = Vec::with_capacity(declared as usize);
+        while reader.read(&mut data, usize::MAX).await? > 0 {}
+        let p = reader.finish()?;
+        meta.size = data.len() as u64;
         meta.md5 = p.md5;
         meta.checksum = p.checksum.clone().map(|(a, v)| (to_stored(a), v));
         let key = object_key(ctx.bucket(), ctx.key());
         // The answer needs only the ETag: take it before the metadata moves to the shard.
         let tag = etag(&meta.md5, 0);
         let old = self.manifest_of(ctx.bucket(), ctx.key()).await?;
-        self.shards.put(key, meta, p.data, cond).await.map_err(put_error)?;
+        self.shards.put(key, meta, data, cond).await.map_err(put_error)?;
         self.reclaim(ctx.bucket(), ctx.key(), old).await;
         let mut r = Response::empty(200).header("etag", tag);
         if let Some((a, v)) = &p.checksum {
@@ -211,8 +219,10 @@ impl Gateway {
             }
             return Err(e);
         }
-        // `partNumber=N` reads one part (an object of one piece is its own part 1).
-        let range = match (part, &manifest) {
+        // `partNumber=N` reads one part (an object of one piece, or a single PUT stored in
+        // chunks, is its own part 1).
+        let multipart = manifest.as_ref().filter(|_| got.meta.parts > 0);
+        let range = match (part, multipart) {
             (None, _) => parse_range(ctx.header("range"), size)?,
             (Some(n), Some(m)) => {
                 let i = m.parts.len().min(n as usize) - 1;
@@ -237,7 +247,7 @@ impl Gateway {
         if let Some((s, e)) = range {
             r = r.header("content-range", format!("bytes {s}-{}/{size}", e - 1));
         }
-        if let (Some(_), Some(m)) = (part, &manifest) {
+        if let (Some(_), Some(m)) = (part, multipart) {
             r = r.header("x-amz-mp-parts-count", m.parts.len().to_string());
         }
         if ctx.header("x-amz-checksum-mode").is_some_and(|v| v.eq_ignore_ascii_case("enabled")) && range.is_none() {
@@ -320,18 +330,11 @@ impl Gateway {
         };
         let tag = etag(&got.meta.md5, got.meta.parts);
         check_conditions(ctx, "x-amz-copy-source-", &tag, got.entry.mtime_ms(), true)?;
-        if got.meta.size > self.max_object_bytes {
+        if got.meta.size > self.max_put_bytes {
             return Err(S3Error::invalid_request("The specified copy source is larger than the maximum allowable size for a copy source"));
         }
-        // A multipart source is copied whole into one record: a new, single-part object.
-        let multipart = self.expand(sb, sk, &mut got).await?.is_some();
-        let mut data = Vec::with_capacity(got.meta.size as usize);
-        let mut md5 = leofs_net::s3::checksum::Md5::new();
-        while let Some(c) = got.body.next().await.map_err(engine_error)? {
-            let piece = &c.buf.as_slice()[c.start..c.end];
-            md5.update(piece);
-            data.extend_from_slice(piece);
-        }
+        // A multipart source becomes a new single-part object: its MD5 is computed.
+        let multipart = self.expand(sb, sk, &mut got).await?.is_some() && got.meta.parts > 0;
         let mut meta = if replace { meta_from_request(ctx)? } else { got.meta.clone() };
         meta.size = got.meta.size;
         meta.md5 = got.meta.md5;
@@ -341,7 +344,24 @@ impl Gateway {
             meta.checksum = got.meta.checksum.clone();
         }
         if multipart {
-            (meta.md5, meta.parts, meta.checksum) = (md5.finish(), 0, None);
+            (meta.parts, meta.checksum) = (0, None);
+        }
+        if got.meta.size > self.chunk_bytes {
+            let (version, md5) = self.copy_into_chunks(ctx.bucket(), ctx.key(), &mut got.body, meta, multipart).await?;
+            let result = xml::CopyResult { last_modified_ms: version.mtime_ms(), etag: etag(&md5, 0), checksums: Vec::new() };
+            return Ok(Response::xml(200, result.to_copy_object_xml()));
+        }
+        let mut data = Vec::with_capacity(got.meta.size as usize);
+        let mut md5 = multipart.then(leofs_net::s3::checksum::Md5::new);
+        while let Some(c) = got.body.next().await.map_err(engine_error)? {
+            let piece = &c.buf.as_slice()[c.start..c.end];
+            if let Some(h) = &mut md5 {
+                h.update(piece);
+            }
+            data.extend_from_slice(piece);
+        }
+        if let Some(h) = md5 {
+            meta.md5 = h.finish();
         }
         let old = self.manifest_of(ctx.bucket(), ctx.key()).await?;
         let version = self.shards.put(object_key(ctx.bucket(), ctx.key()), meta.clone(), data, PutCond::None).await.map_err(put_error)?;

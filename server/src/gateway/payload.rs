@@ -46,127 +46,264 @@ fn requested_algo(ctx: &Ctx<'_>) -> Result<Option<(ChecksumAlgo, Option<String>)
     }
 }
 
-/// Reads the whole payload (at most `max` bytes) and verifies every digest it carries.
-pub async fn read(ctx: &Ctx<'_>, body: &mut BodyIn<'_>, max: u64) -> Result<Payload, S3Error> {
-    let mode = ctx.payload_mode();
-    let streaming = mode.is_streaming();
-    let declared = if streaming {
-        let v = ctx.head.header("x-amz-decoded-content-length");
-        Some(leofs_net::s3::auth::parse_decoded_content_length(v).map_err(auth_error)?)
-    } else {
-        body.declared_len
-    };
-    if declared.is_some_and(|n| n > max) {
-        return Err(S3Error::entity_too_large());
-    }
-    if body.declared_len.is_none() && !streaming && ctx.head.header("content-length").is_none() && ctx.head.header("transfer-encoding").is_none() {
-        return Err(S3Error::missing_content_length());
-    }
-    let content_md5 = match ctx.header("content-md5") {
-        Some(v) => Some(checksum::parse_content_md5(v)?),
-        None => None,
-    };
-    let algo = requested_algo(ctx)?;
-    let mut md5 = Md5::new();
-    let mut sum = algo.as_ref().map(|(a, _)| Hasher::new(*a));
-    let mut sha = matches!(mode, PayloadMode::Sha256(_)).then(|| Hasher::new(ChecksumAlgo::Sha256));
-    let mut data = Vec::with_capacity(declared.unwrap_or(0).min(max) as usize);
-    let mut trailer_value = None;
-    if streaming {
-        let signer = match &ctx.verified {
-            Verified::V4(v) if mode.has_chunk_signatures() => Some(v.chunk_signer()),
-            _ => None,
+/// The digests of a payload read to its end and verified.
+pub struct Digests {
+    pub len: u64,
+    pub md5: [u8; 16],
+    /// The verified checksum, if the client sent one (header or trailer).
+    pub checksum: Option<(ChecksumAlgo, Vec<u8>)>,
+}
+
+/// A payload being read: decoded (plain or aws-chunked) and hashed as it streams in, handed
+/// out in pieces of the caller's choosing, verified once its last byte is in. Nothing read
+/// from it is trustworthy before [`PayloadReader::finish`] returns `Ok`.
+pub struct PayloadReader<'r, 'b> {
+    body: &'r mut BodyIn<'b>,
+    mode: PayloadMode,
+    declared: Option<u64>,
+    max: u64,
+    content_md5: Option<[u8; 16]>,
+    algo: Option<(ChecksumAlgo, Option<String>)>,
+    trailer_promised: bool,
+    md5: Md5,
+    sum: Option<Hasher>,
+    sha: Option<Hasher>,
+    /// aws-chunked framing: the decoder, raw bytes read and how far they are decoded, and
+    /// whether the decoder asked for more input before decoding on.
+    dec: Option<AwsChunkedDecoder>,
+    raw: Vec<u8>,
+    pos: usize,
+    refill: bool,
+    /// Payload bytes read but not handed out yet (a read returned more than asked).
+    carry: Vec<u8>,
+    carry_pos: usize,
+    total: u64,
+    done: bool,
+    trailer_value: Option<String>,
+}
+
+impl<'r, 'b> PayloadReader<'r, 'b> {
+    /// Checks what can be checked before the first byte: the declared length against `max`
+    /// (EntityTooLarge), framing, the digests the request promises.
+    pub fn begin(ctx: &Ctx<'_>, body: &'r mut BodyIn<'b>, max: u64) -> Result<Self, S3Error> {
+        let mode = ctx.payload_mode();
+        let streaming = mode.is_streaming();
+        let declared = if streaming {
+            let v = ctx.head.header("x-amz-decoded-content-length");
+            Some(leofs_net::s3::auth::parse_decoded_content_length(v).map_err(auth_error)?)
+        } else {
+            body.declared_len
         };
-        let mut dec = AwsChunkedDecoder::new(mode, signer)
-            .map_err(auth_error)?
-            .with_trailer_expected(ctx.header("x-amz-trailer").is_some());
-        if let Some(n) = declared {
-            dec = dec.with_decoded_length(n);
+        if declared.is_some_and(|n| n > max) {
+            return Err(S3Error::entity_too_large());
         }
-        let mut raw = Vec::with_capacity(READ_MAX);
-        let mut pos = 0usize;
+        if body.declared_len.is_none() && !streaming && ctx.head.header("content-length").is_none() && ctx.head.header("transfer-encoding").is_none() {
+            return Err(S3Error::missing_content_length());
+        }
+        let content_md5 = match ctx.header("content-md5") {
+            Some(v) => Some(checksum::parse_content_md5(v)?),
+            None => None,
+        };
+        let algo = requested_algo(ctx)?;
+        let sum = algo.as_ref().map(|(a, _)| Hasher::new(*a));
+        let sha = matches!(mode, PayloadMode::Sha256(_)).then(|| Hasher::new(ChecksumAlgo::Sha256));
+        let trailer_promised = ctx.header("x-amz-trailer").is_some();
+        let dec = if streaming {
+            let signer = match &ctx.verified {
+                Verified::V4(v) if mode.has_chunk_signatures() => Some(v.chunk_signer()),
+                _ => None,
+            };
+            let mut dec = AwsChunkedDecoder::new(mode, signer).map_err(auth_error)?.with_trailer_expected(trailer_promised);
+            if let Some(n) = declared {
+                dec = dec.with_decoded_length(n);
+            }
+            Some(dec)
+        } else {
+            None
+        };
+        let raw = if streaming { Vec::with_capacity(READ_MAX) } else { Vec::new() };
+        Ok(PayloadReader {
+            body,
+            mode,
+            declared,
+            max,
+            content_md5,
+            algo,
+            trailer_promised,
+            md5: Md5::new(),
+            sum,
+            sha,
+            dec,
+            raw,
+            pos: 0,
+            refill: false,
+            carry: Vec::new(),
+            carry_pos: 0,
+            total: 0,
+            done: false,
+            trailer_value: None,
+        })
+    }
+
+    /// The payload length the request declares (Content-Length, or the decoded length of
+    /// an aws-chunked body), if it does.
+    pub fn declared(&self) -> Option<u64> {
+        self.declared
+    }
+
+    /// Lowers the most bytes the payload may have (EntityTooLarge beyond).
+    pub fn cap(&mut self, max: u64) {
+        self.max = self.max.min(max);
+    }
+
+    /// Hashes a piece of payload as it arrives and enforces `max`.
+    fn take(&mut self, piece_len: usize) -> Result<(), S3Error> {
+        self.total += piece_len as u64;
+        if self.total > self.max {
+            return Err(S3Error::entity_too_large());
+        }
+        Ok(())
+    }
+
+    fn hash(md5: &mut Md5, sum: &mut Option<Hasher>, sha: &mut Option<Hasher>, piece: &[u8]) {
+        md5.update(piece);
+        if let Some(h) = sum {
+            h.update(piece);
+        }
+        if let Some(h) = sha {
+            h.update(piece);
+        }
+    }
+
+    /// Appends at most `room` (> 0) payload bytes to `out`: how many, 0 at the end of the
+    /// payload. A plain body is read straight into `out`.
+    pub async fn read(&mut self, out: &mut Vec<u8>, room: usize) -> Result<usize, S3Error> {
+        debug_assert!(room > 0);
+        if self.carry_pos < self.carry.len() {
+            let n = room.min(self.carry.len() - self.carry_pos);
+            out.extend_from_slice(&self.carry[self.carry_pos..self.carry_pos + n]);
+            self.carry_pos += n;
+            if self.carry_pos == self.carry.len() {
+                self.carry.clear();
+                self.carry_pos = 0;
+            }
+            return Ok(n);
+        }
+        if self.done {
+            return Ok(0);
+        }
+        let before = out.len();
+        let n = if self.dec.is_some() { self.read_chunked(out).await? } else { self.read_plain(out, room).await? };
+        if n > room {
+            // Keep what does not fit for the next call.
+            self.carry.extend_from_slice(&out[before + room..]);
+            out.truncate(before + room);
+            return Ok(room);
+        }
+        Ok(n)
+    }
+
+    async fn read_plain(&mut self, out: &mut Vec<u8>, room: usize) -> Result<usize, S3Error> {
+        let before = out.len();
+        let n = self.body.read(out, room.min(READ_MAX)).await.map_err(body_error)?;
+        if n == 0 {
+            if !self.body.is_done() {
+                return Err(S3Error::incomplete_body());
+            }
+            self.done = true;
+            return Ok(0);
+        }
+        self.take(n)?;
+        let piece = &out[before..];
+        Self::hash(&mut self.md5, &mut self.sum, &mut self.sha, piece);
+        Ok(n)
+    }
+
+    /// The next run of decoded aws-chunked data, appended whole to `out`.
+    async fn read_chunked(&mut self, out: &mut Vec<u8>) -> Result<usize, S3Error> {
+        let Some(dec) = &mut self.dec else { return Ok(0) };
         loop {
-            while pos < raw.len() {
-                let d = dec.decode(&raw[pos..]).map_err(auth_error)?;
-                if let Some(r) = d.data {
-                    let piece = &raw[pos + r.start..pos + r.end];
-                    if data.len() as u64 + piece.len() as u64 > max {
-                        return Err(S3Error::entity_too_large());
+            if !self.refill {
+                while self.pos < self.raw.len() {
+                    let d = dec.decode(&self.raw[self.pos..]).map_err(auth_error)?;
+                    let at = self.pos;
+                    self.pos += d.consumed;
+                    let stop = d.done || d.consumed == 0;
+                    self.refill = stop;
+                    if let Some(r) = d.data.filter(|r| !r.is_empty()) {
+                        let piece = &self.raw[at + r.start..at + r.end];
+                        self.total += piece.len() as u64;
+                        if self.total > self.max {
+                            return Err(S3Error::entity_too_large());
+                        }
+                        Self::hash(&mut self.md5, &mut self.sum, &mut None, piece);
+                        out.extend_from_slice(piece);
+                        return Ok(piece.len());
                     }
-                    md5.update(piece);
-                    if let Some(h) = &mut sum {
-                        h.update(piece);
+                    if stop {
+                        break;
                     }
-                    data.extend_from_slice(piece);
-                }
-                pos += d.consumed;
-                if d.done || d.consumed == 0 {
-                    break;
                 }
             }
+            self.refill = false;
             if dec.is_done() {
                 break;
             }
-            raw.drain(..pos);
-            pos = 0;
-            let n = body.read(&mut raw, READ_MAX).await.map_err(body_error)?;
+            self.raw.drain(..self.pos);
+            self.pos = 0;
+            let n = self.body.read(&mut self.raw, READ_MAX).await.map_err(body_error)?;
             if n == 0 {
                 break;
             }
         }
         dec.finish().map_err(auth_error)?;
-        if let Some((a, _)) = &algo {
-            trailer_value = dec.trailer(a.header_name()).map(|v| v.trim().to_string());
+        if let Some((a, _)) = &self.algo {
+            self.trailer_value = dec.trailer(a.header_name()).map(|v| v.trim().to_string());
         }
-    } else {
-        loop {
-            let before = data.len();
-            let n = body.read(&mut data, READ_MAX).await.map_err(body_error)?;
-            if n == 0 {
-                break;
-            }
-            if data.len() as u64 > max {
-                return Err(S3Error::entity_too_large());
-            }
-            let piece = &data[before..];
-            md5.update(piece);
-            if let Some(h) = &mut sum {
-                h.update(piece);
-            }
-            if let Some(h) = &mut sha {
-                h.update(piece);
-            }
+        self.done = true;
+        Ok(0)
+    }
+
+    /// Verifies every digest of a payload read to its end (`read` returned 0): the length
+    /// it declared, Content-MD5, the signed SHA-256, the requested checksum.
+    pub fn finish(self) -> Result<Digests, S3Error> {
+        if !self.done || self.carry_pos < self.carry.len() {
+            return Err(S3Error::internal());
         }
-        if !body.is_done() {
+        if self.declared.is_some_and(|n| n != self.total) {
             return Err(S3Error::incomplete_body());
         }
-    }
-    if declared.is_some_and(|n| n != data.len() as u64) {
-        return Err(S3Error::incomplete_body());
-    }
-    let md5 = md5.finish();
-    if let Some(want) = content_md5 {
-        checksum::verify_content_md5(&want, &md5)?;
-    }
-    if let (Some(h), PayloadMode::Sha256(_)) = (sha, mode) {
-        let got: [u8; 32] = h.finish().try_into().map_err(|_| S3Error::internal())?;
-        mode.check_body_hash(&got).map_err(auth_error)?;
-    }
-    let checksum = match (algo, sum) {
-        (Some((a, header_value)), Some(h)) => {
-            let computed = h.finish();
-            match header_value.or(trailer_value) {
-                Some(expected) => a.verify(&expected, &computed)?,
-                None if ctx.header("x-amz-trailer").is_some() => {
-                    return Err(S3Error::with_message(S3ErrorCode::InvalidRequest, "the promised checksum trailer is missing"))
-                }
-                None => {}
-            }
-            Some((a, computed))
+        let md5 = self.md5.finish();
+        if let Some(want) = self.content_md5 {
+            checksum::verify_content_md5(&want, &md5)?;
         }
-        _ => None,
-    };
-    Ok(Payload { data, md5, checksum })
+        if let (Some(h), PayloadMode::Sha256(_)) = (self.sha, self.mode) {
+            let got: [u8; 32] = h.finish().try_into().map_err(|_| S3Error::internal())?;
+            self.mode.check_body_hash(&got).map_err(auth_error)?;
+        }
+        let checksum = match (self.algo, self.sum) {
+            (Some((a, header_value)), Some(h)) => {
+                let computed = h.finish();
+                match header_value.or(self.trailer_value) {
+                    Some(expected) => a.verify(&expected, &computed)?,
+                    None if self.trailer_promised => return Err(S3Error::with_message(S3ErrorCode::InvalidRequest, "the promised checksum trailer is missing")),
+                    None => {}
+                }
+                Some((a, computed))
+            }
+            _ => None,
+        };
+        Ok(Digests { len: self.total, md5, checksum })
+    }
+}
+
+/// Reads the whole payload (at most `max` bytes) and verifies every digest it carries.
+pub async fn read(ctx: &Ctx<'_>, body: &mut BodyIn<'_>, max: u64) -> Result<Payload, S3Error> {
+    let mut r = PayloadReader::begin(ctx, body, max)?;
+    let mut data = Vec::with_capacity(r.declared().unwrap_or(0).min(max) as usize);
+    while r.read(&mut data, usize::MAX).await? > 0 {}
+    let d = r.finish()?;
+    Ok(Payload { data, md5: d.md5, checksum: d.checksum })
 }
 
 /// Reads a small XML request body (at most `max` bytes).
