@@ -92,13 +92,28 @@ impl Slab {
 pub struct Index {
     map: BTreeMap<Box<[u8]>, u32>,
     slab: Slab,
+    /// Bytes of the keys held (each a heap allocation of its own).
+    key_bytes: u64,
 }
+
+/// A map entry's share of its BTreeMap node (a `Box<[u8]>` and a `u32` in nodes of 11,
+/// about two thirds full): what `engine/tests/index_mem.rs` measures beyond the slab and
+/// the keys.
+const MAP_BYTES_PER_ENTRY: u64 = 32;
 
 impl Index {
     pub fn from_sorted(entries: Vec<(Box<[u8]>, Entry)>) -> Index {
         let mut slab = Slab::default();
+        let key_bytes = entries.iter().map(|(k, _)| k.len() as u64).sum();
         let map = entries.into_iter().map(|(k, e)| (k, slab.alloc(e))).collect();
-        Index { map, slab }
+        Index { map, slab, key_bytes }
+    }
+
+    /// RAM the index holds: the slab's chunks and free list (exact), the keys (exact), and
+    /// the map nodes (estimated per entry, see [`MAP_BYTES_PER_ENTRY`]).
+    pub fn mem_bytes(&self) -> u64 {
+        let slab = (self.slab.chunks.len() * CHUNK * std::mem::size_of::<Entry>()) as u64 + self.slab.free.capacity() as u64 * 4;
+        slab + self.key_bytes + self.map.len() as u64 * MAP_BYTES_PER_ENTRY
     }
     pub fn len(&self) -> usize {
         self.map.len()
@@ -115,11 +130,13 @@ impl Index {
             return Some(std::mem::replace(self.slab.get_mut(i), e));
         }
         let i = self.slab.alloc(e);
+        self.key_bytes += key.len() as u64;
         self.map.insert(key, i);
         None
     }
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         let i = self.map.remove(key)?;
+        self.key_bytes -= key.len() as u64;
         let e = *self.slab.get(i);
         self.slab.release(i);
         Some(e)

@@ -137,6 +137,8 @@ pub struct ShardSnapshot {
     /// Bytes of records the index still points at; `used - live` is garbage.
     pub live_bytes: u64,
     pub index_entries: usize,
+    /// RAM the index holds.
+    pub index_bytes: u64,
     pub stats: Stats,
     pub poisoned: bool,
 }
@@ -149,6 +151,7 @@ impl ShardSnapshot {
             used_bytes: segs.iter().map(|s| s.used).sum(),
             live_bytes: segs.iter().map(|s| s.live).sum(),
             index_entries: store.index_len(),
+            index_bytes: store.index_bytes(),
             stats: store.stats(),
             poisoned: store.poisoned().is_some(),
         }

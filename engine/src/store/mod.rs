@@ -186,6 +186,11 @@ impl<D: Disk> Store<D> {
         true
     }
 
+    /// RAM the index holds (see `Index::mem_bytes`).
+    pub fn index_bytes(&self) -> u64 {
+        self.inner.index.borrow().mem_bytes()
+    }
+
     /// Number of index entries (live objects and tombstones).
     pub fn index_len(&self) -> usize {
         self.inner.index.borrow().len()

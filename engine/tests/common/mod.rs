@@ -41,4 +41,7 @@ pub fn measure(order: impl Fn(u64) -> u64) {
     assert!(rss_per - key_avg <= 128.0, "resident index memory {:.1} B + key per object", rss_per - key_avg);
     assert_eq!(ix.len(), n as usize);
     assert!(per - key_avg <= 128.0, "index costs {:.1} B + key per object", per - key_avg);
+    // What the `leofs_engine_index_bytes` gauge reports agrees with the allocator.
+    let reported = ix.mem_bytes() as f64;
+    assert!((reported - used).abs() <= used * 0.15, "the index reports {reported} bytes, the allocator counted {used}");
 }

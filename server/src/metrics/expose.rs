@@ -152,6 +152,7 @@ impl Scrape {
         let garbage = |c: &CoreSnapshot| c.shard.used_bytes.saturating_sub(c.shard.live_bytes);
         gauge(enc, "leofs_engine_garbage", "Bytes of superseded or deleted records that compaction can reclaim.", Some(Unit::Bytes), self.per_shard(garbage))?;
         gauge(enc, "leofs_engine_index_entries", "Index entries (objects and tombstones) held in RAM.", None, self.per_shard(|c| c.shard.index_entries as u64))?;
+        gauge(enc, "leofs_engine_index", "RAM the index holds: entry slab and keys exactly, map nodes estimated per entry.", Some(Unit::Bytes), self.per_shard(|c| c.shard.index_bytes))?;
         gauge(enc, "leofs_engine_poisoned", "1 when the shard refuses writes after a failed write or fsync (it still serves reads).", None, self.per_shard(|c| u64::from(c.shard.poisoned)))?;
         let stats = |f: fn(&leofs_engine::store::Stats) -> u64| self.per_shard(move |c| f(&c.shard.stats));
         counter(enc, "leofs_engine_group_commit_batches", "Group-commit batches written (one write and one fdatasync each).", None, stats(|s| s.batches))?;
@@ -230,6 +231,7 @@ mod tests {
         assert!(text.contains("leofs_s3_request_duration_seconds_bucket{op=\"PutObject\",le=\"+Inf\"} 2\n"), "{text}");
         assert!(text.contains("leofs_s3_request_duration_seconds_count{op=\"PutObject\"} 2\n"), "{text}");
         assert!(text.contains("leofs_engine_garbage_bytes{shard=\"1\"} 40\n"), "{text}");
+        assert!(text.contains("leofs_engine_index_bytes{shard=\"0\"} 0\n"), "{text}");
         assert!(text.contains("leofs_engine_fdatasync_seconds_total{shard=\"0\"} 0"), "{text}");
         assert!(text.contains("leofs_io_driver{core=\"1\",driver=\"epoll\"} 1\n"), "{text}");
         assert!(text.contains(&format!("leofs_build_info{{version=\"{}\"}} 1\n", env!("CARGO_PKG_VERSION"))), "{text}");
