@@ -3,7 +3,7 @@
 //! directory under `target/tmp/leofs-tests/`, killed on drop.
 
 use crate::http::{self, Creds, Response};
-use crate::{bin_path, free_addr, profile_dir, ROOT_ACCESS_KEY, ROOT_SECRET_KEY};
+use crate::{bin_path, profile_dir, ROOT_ACCESS_KEY, ROOT_SECRET_KEY};
 use std::fs::{self, OpenOptions};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -24,11 +24,14 @@ pub struct Proc {
     ports: Vec<SocketAddr>,
     /// Its admin listener (`/metrics`, `/v1/status`).
     pub admin: SocketAddr,
+    /// A command the process runs under (`ip netns exec NS`), if any; its ports are then
+    /// in another network namespace and not checked from here.
+    prefix: Vec<String>,
 }
 
 impl Proc {
     fn spawn(&mut self) -> Result<(), String> {
-        for p in &self.ports {
+        for p in self.ports.iter().filter(|_| self.prefix.is_empty()) {
             let start = Instant::now();
             while TcpListener::bind(p).is_err() && start.elapsed() < Duration::from_secs(20) {
                 std::thread::sleep(Duration::from_millis(20));
@@ -36,7 +39,14 @@ impl Proc {
         }
         let log = OpenOptions::new().create(true).append(true).open(&self.log_path).expect("open log");
         let from = log.metadata().map(|m| m.len()).unwrap_or(0) as usize;
-        let mut cmd = Command::new(bin_path("leofs"));
+        let mut cmd = match self.prefix.split_first() {
+            Some((first, rest)) => {
+                let mut c = Command::new(first);
+                c.args(rest).arg(bin_path("leofs"));
+                c
+            }
+            None => Command::new(bin_path("leofs")),
+        };
         cmd.args(&self.args).stdin(Stdio::null()).stdout(log.try_clone().expect("clone log")).stderr(log);
         for (k, _) in std::env::vars_os() {
             if k.to_string_lossy().starts_with("LEOFS_") {
@@ -92,9 +102,29 @@ impl Proc {
 }
 
 /// A base port with `n` consecutive free ports (storage nodes listen on port + shard).
-fn free_run(n: usize) -> SocketAddr {
+/// A free port on `ip` (one of this namespace's addresses).
+pub fn free_addr_on(ip: std::net::IpAddr) -> SocketAddr {
+    TcpListener::bind((ip, 0)).and_then(|l| l.local_addr()).expect("bind an ephemeral port")
+}
+
+/// Where a cluster's processes listen: loopback by default; a partition test uses an address
+/// of a veth pair it made and puts one storage node in a network namespace of its own.
+#[derive(Clone, Debug)]
+pub struct Placement {
+    pub host: std::net::IpAddr,
+    /// (storage node number, 1-based; namespace; its address there).
+    pub isolated: Option<(usize, String, std::net::IpAddr)>,
+}
+
+impl Default for Placement {
+    fn default() -> Self {
+        Placement { host: std::net::Ipv4Addr::LOCALHOST.into(), isolated: None }
+    }
+}
+
+fn free_run_on(ip: std::net::IpAddr, n: usize) -> SocketAddr {
     loop {
-        let base = free_addr();
+        let base = free_addr_on(ip);
         if base.port() as usize + n >= 65535 {
             continue;
         }
@@ -125,6 +155,12 @@ impl Cluster {
 
     /// [`Cluster::start`] with extra flags for every storage node.
     pub fn start_opts(k: usize, shards: usize, storage_extra: &[&str]) -> Cluster {
+        Cluster::start_placed(k, shards, storage_extra, Placement::default())
+    }
+
+    /// [`Cluster::start_opts`] listening where `placement` says.
+    pub fn start_placed(k: usize, shards: usize, storage_extra: &[&str], placement: Placement) -> Cluster {
+        let free_addr = || free_addr_on(placement.host);
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let dir = profile_dir().parent().unwrap_or(std::path::Path::new(".")).join("tmp").join("leofs-tests").join(format!("cluster-{}-{n}", std::process::id()));
@@ -140,11 +176,16 @@ impl Cluster {
             ready_line: "leofs manager: nodes join at".into(),
             ports: vec![manager_admin, manager_rpc],
             admin: manager_admin,
+            prefix: Vec::new(),
         };
         manager.start();
         let mut storage = Vec::new();
         for i in 1..=k {
-            storage.push(Self::storage_proc(&dir, i, shards, manager_rpc, storage_extra));
+            let at = match &placement.isolated {
+                Some((n, ns, ip)) if *n == i => (*ip, vec!["ip".to_string(), "netns".into(), "exec".into(), ns.clone()]),
+                _ => (placement.host, Vec::new()),
+            };
+            storage.push(Self::storage_proc_at(&dir, i, shards, manager_rpc, storage_extra, at));
         }
         let s3_addr = free_addr();
 
@@ -163,6 +204,7 @@ impl Cluster {
             ready_line: "leofs gateway".into(),
             ports: vec![s3_addr, gw_admin],
             admin: gw_admin,
+            prefix: Vec::new(),
         };
         gateway.start();
         let c = Cluster { dir, manager, storage, gateway, manager_rpc, manager_admin, s3_addr, shards };
@@ -242,8 +284,19 @@ impl Cluster {
 
     /// Starts storage node `i` (1-based) joining `manager_rpc`.
     fn storage_proc(dir: &std::path::Path, i: usize, shards: usize, manager_rpc: SocketAddr, storage_extra: &[&str]) -> Proc {
-        let rpc = free_run(shards);
-        let admin = free_addr();
+        Self::storage_proc_at(dir, i, shards, manager_rpc, storage_extra, (std::net::Ipv4Addr::LOCALHOST.into(), Vec::new()))
+    }
+
+    /// [`Cluster::storage_proc`] on address `at.0`, run under the command prefix `at.1`
+    /// (another network namespace: its ports are picked at random, all being free there).
+    fn storage_proc_at(dir: &std::path::Path, i: usize, shards: usize, manager_rpc: SocketAddr, storage_extra: &[&str], at: (std::net::IpAddr, Vec<String>)) -> Proc {
+        let (ip, prefix) = at;
+        let (rpc, admin) = if prefix.is_empty() {
+            (free_run_on(ip, shards), free_addr_on(ip))
+        } else {
+            let base = 20000 + (std::process::id() as u16 % 20000);
+            (SocketAddr::new(ip, base), SocketAddr::new(ip, base + 1000))
+        };
         let mut ports = vec![admin];
         ports.extend((0..shards).map(|s| SocketAddr::new(rpc.ip(), rpc.port() + s as u16)));
         let mut p = Proc {
@@ -262,6 +315,7 @@ impl Cluster {
             ready_line: "leofs storage node".into(),
             ports,
             admin,
+            prefix,
         };
         p.start();
         p

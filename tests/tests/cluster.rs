@@ -672,3 +672,75 @@ fn delete_bucket_of_a_full_bucket_completes_across_a_restart() {
         assert!(w["replicas"].as_array().unwrap().iter().all(|r| r["present"] != true), "{w}");
     }
 }
+
+/// A veth pair between this namespace and a network namespace of the test's own, removed
+/// on drop. `None` (with the reason printed) where namespaces cannot be made.
+struct NetNs {
+    name: String,
+    host_if: String,
+}
+
+impl NetNs {
+    fn create(tag: u32) -> Option<(NetNs, std::net::IpAddr, std::net::IpAddr)> {
+        let name = format!("leofs-pt-{tag}");
+        let (host_if, ns_if) = (format!("lpt{tag}a"), format!("lpt{tag}b"));
+        let net = format!("10.231.{}", tag % 250 + 1);
+        let ip = |args: &[&str]| std::process::Command::new("ip").args(args).output().map(|o| o.status.success()).unwrap_or(false);
+        if !ip(&["netns", "add", &name]) {
+            eprintln!("skipping the partition test: cannot create a network namespace (needs root and `ip`)");
+            return None;
+        }
+        let ns = NetNs { name: name.clone(), host_if: host_if.clone() };
+        let ok = ip(&["link", "add", &host_if, "type", "veth", "peer", "name", &ns_if])
+            && ip(&["link", "set", &ns_if, "netns", &name])
+            && ip(&["addr", "add", &format!("{net}.1/24"), "dev", &host_if])
+            && ip(&["link", "set", &host_if, "up"])
+            && ip(&["netns", "exec", &name, "ip", "addr", "add", &format!("{net}.2/24"), "dev", &ns_if])
+            && ip(&["netns", "exec", &name, "ip", "link", "set", &ns_if, "up"])
+            && ip(&["netns", "exec", &name, "ip", "link", "set", "lo", "up"]);
+        if !ok {
+            eprintln!("skipping the partition test: cannot set up a veth pair");
+            return None;
+        }
+        Some((ns, format!("{net}.1").parse().unwrap(), format!("{net}.2").parse().unwrap()))
+    }
+
+    /// Cuts (or restores) the link: packets are dropped, connections hang as in a real
+    /// partition, nothing is refused.
+    fn link(&self, up: bool) {
+        let st = std::process::Command::new("ip").args(["link", "set", &self.host_if, if up { "up" } else { "down" }]).status().unwrap();
+        assert!(st.success());
+    }
+}
+
+impl Drop for NetNs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip").args(["link", "del", &self.host_if]).status();
+        let _ = std::process::Command::new("ip").args(["netns", "del", &self.name]).status();
+    }
+}
+
+/// A partition cuts one storage node off (its own network namespace, link down): requests
+/// keep succeeding through the other replicas, and once the link is back the node catches up
+/// and every key is on its N replicas again.
+#[test]
+fn a_partitioned_storage_node_is_routed_around_and_catches_up() {
+    let Some((ns, host, inside)) = NetNs::create(std::process::id() % 200) else { return };
+    let placement = leofs_tests::cluster::Placement { host, isolated: Some((3, ns.name.clone(), inside)) };
+    let c = Cluster::start_placed(3, 1, &[], placement);
+    assert_eq!(c.s3("PUT", &format!("/{BUCKET}"), "", b"").unwrap().status, 200);
+    let keys: Vec<String> = (0..80).map(|i| format!("pt-{i:03}")).collect();
+    let mut ck = Checker { rng: Rng(5), keys, model: BTreeMap::new(), counter: 0 };
+    let before = ck.run(&c, Duration::from_secs(2), 2000);
+    assert_eq!(before.failed, 0, "{:?}", before.errors);
+    ns.link(false);
+    let during = ck.run(&c, Duration::from_secs(8), 4000);
+    let total = during.ok + during.failed;
+    eprintln!("partitioned: {} ok, {} failed {:?}", during.ok, during.failed, during.errors);
+    assert!(total > 20 && during.ok * 100 >= total * 99, "{}/{total} succeeded: {:?}", during.ok, during.errors);
+    c.wait_for("storage-3 marked stop", Duration::from_secs(10), |s| s["nodes"].as_array().unwrap().iter().any(|n| n["id"] == "storage-3" && n["state"] == "stop"));
+    ns.link(true);
+    c.wait_converged(Duration::from_secs(60));
+    ck.verify_placement(&c);
+    ck.verify_reads(&c);
+}

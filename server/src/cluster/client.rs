@@ -15,8 +15,15 @@ use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 use std::time::Duration;
 
-/// A replica's answer must come within this; a slow node counts as a failed one.
+/// Control requests and large transfers must be answered within this.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a data request moving `bytes` may take before the node counts as failed (and
+/// another replica is asked): short, since a partitioned node does not refuse, it just
+/// never answers; plus time for the bytes at a modest 8 MB/s.
+pub fn data_timeout(bytes: usize) -> Duration {
+    Duration::from_millis(2000 + bytes as u64 / 8_000)
+}
 /// Size of the aligned pieces a fetched body is streamed to the client in.
 const CHUNK: usize = 1 << 20;
 
@@ -142,9 +149,12 @@ impl ClusterClient {
             let Some(addr) = v.shard_addr(m, &req.key) else { continue };
             let b = if i + 1 == tries { body.take().unwrap_or_default() } else { body.clone().unwrap_or_default() };
             let sent = if b.len() <= super::batch::BATCH_OBJECT_MAX {
-                self.batcher.send(addr, Op::Write, vec![fields.clone(), b], CALL_TIMEOUT).await.map(|(_, r)| r)
+                // The coordinator waits for its copies (each within data_timeout): more here.
+                let t = data_timeout(b.len()) * 2;
+                self.batcher.send(addr, Op::Write, vec![fields.clone(), b], t).await.map(|(_, r)| r)
             } else {
-                self.pool.call(addr, Op::Write, vec![fields.clone(), b], CALL_TIMEOUT).await.map(|(_, r)| r)
+                let t = data_timeout(b.len()) * 2;
+                self.pool.call(addr, Op::Write, vec![fields.clone(), b], t).await.map(|(_, r)| r)
             };
             match sent {
                 Ok(resp) => return WriteResp::decode(&resp).map_err(|e| PutError::Engine(unavailable(e.to_string()))),
@@ -176,7 +186,7 @@ impl ClusterClient {
         ReadReq { key: key.to_vec(), meta_only }.encode(&mut body);
         // Batched with other reads of that shard; an object too large for a batch is
         // answered `TooLarge` there and fetched on its own.
-        let (status, resp) = match self.batcher.send(addr, Op::Read, vec![body.clone()], CALL_TIMEOUT).await {
+        let (status, resp) = match self.batcher.send(addr, Op::Read, vec![body.clone()], data_timeout(64 << 10)).await {
             Err(FrameError::Remote(Status::TooLarge, _)) => self.pool.call(addr, Op::Read, vec![body], CALL_TIMEOUT).await.map(|(h, b)| (h.status, b))?,
             other => other?,
         };
@@ -389,7 +399,7 @@ impl ClusterClient {
         }
         let mut body = Vec::new();
         ListReq { prefix: prefix.to_vec(), start_after: after.to_vec(), limit: limit as u32, include_tombstones: true }.encode(&mut body);
-        let (_, resp) = self.pool.call(addr, Op::List, vec![body], CALL_TIMEOUT).await?;
+        let (_, resp) = self.pool.call(addr, Op::List, vec![body], data_timeout(1 << 20)).await?;
         Ok(ListResp::decode(&resp)?.entries)
     }
 

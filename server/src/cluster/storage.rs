@@ -13,7 +13,7 @@
 //! S3 never sees them; delivery sends the object's *current* local record, so a queued
 //! repair is idempotent and never resurrects an older version (last writer wins).
 
-use super::client::{entry_info, from_rpc_version, from_write_kind, to_rpc_version, to_write_kind, CALL_TIMEOUT};
+use super::client::{data_timeout, entry_info, from_rpc_version, from_write_kind, to_rpc_version, to_write_kind};
 use super::frame_io::{FrameConn, FrameError};
 use super::pool::Pool;
 use super::{LocalView, View};
@@ -258,9 +258,11 @@ impl StorageCore {
             leofs_rt::task::spawn(async move {
                 let ok = match (down, addr) {
                     (false, Some(addr)) => match if body.len() <= super::batch::BATCH_OBJECT_MAX {
-                        batcher.send(addr, Op::Write, vec![fields, body], CALL_TIMEOUT).await.map(|(_, r)| r)
+                        let t = data_timeout(body.len());
+                        batcher.send(addr, Op::Write, vec![fields, body], t).await.map(|(_, r)| r)
                     } else {
-                        pool.call(addr, Op::Write, vec![fields, body], CALL_TIMEOUT).await.map(|(_, r)| r)
+                        let t = data_timeout(body.len());
+                        pool.call(addr, Op::Write, vec![fields, body], t).await.map(|(_, r)| r)
                     } {
                         Ok(_) => true,
                         Err(e) => {
@@ -535,9 +537,11 @@ impl StorageCore {
         let fields = WriteReq { kind, coordinate: false, repair: true, cond: Cond::None, version: Some(to_rpc_version(entry.version)), key: key.to_vec(), meta }.encode_fields();
         let bytes = object.len() as u64;
         let sent = if object.len() <= super::batch::BATCH_OBJECT_MAX {
-            self.batcher.send(addr, Op::Write, vec![fields, object], CALL_TIMEOUT).await.map(|_| ())
+            let t = data_timeout(object.len());
+            self.batcher.send(addr, Op::Write, vec![fields, object], t).await.map(|_| ())
         } else {
-            self.pool.call(addr, Op::Write, vec![fields, object], CALL_TIMEOUT).await.map(|_| ())
+            let t = data_timeout(object.len());
+            self.pool.call(addr, Op::Write, vec![fields, object], t).await.map(|_| ())
         };
         sent.map(|()| bytes).map_err(|e| e.to_string())
     }
