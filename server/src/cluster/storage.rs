@@ -469,10 +469,17 @@ pub async fn repair_worker(sc: Rc<StorageCore>, stop: Arc<AtomicBool>) {
         }
         let view = sc.view.get();
         let now = Instant::now();
+        let in_a_ring = |id: &str| view.index_of(id).is_some() || view.previous.as_ref().is_some_and(|p| p.index_of(id).is_some());
         let due: Vec<(Box<[u8]>, leofs_engine::Entry, String, Vec<u8>, usize)> = queued
             .into_iter()
             .filter_map(|(qk, qe)| {
                 let (target, key) = parse_mq_key(&qk)?;
+                if !view.ring.members().is_empty() && !in_a_ring(&target) {
+                    // The target left the cluster (a rebalance ended without it): it owns
+                    // nothing any more, so there is nothing to deliver.
+                    sc.shards.local.store.forget(&qk);
+                    return None;
+                }
                 let m = view.index_of(&target)?;
                 let waiting = backoff.borrow().get(&target).is_some_and(|(at, _)| now < *at);
                 (view.serving(m) && !waiting).then_some((qk, qe, target, key, m))

@@ -120,7 +120,9 @@ pub async fn recover(sc: Rc<StorageCore>) {
     let shared = sc.view.shared().clone();
     let view = sc.view.get();
     let me = shared.node_id.clone();
-    let peers: Vec<usize> = (0..view.ring.members().len()).filter(|&m| view.ring.members()[m].id != me).collect();
+    // Not a node on its way out: it is about to drop what it holds.
+    let leaving = |m: usize| view.states[m] == leofs_control::ring::NodeState::Detached;
+    let peers: Vec<usize> = (0..view.ring.members().len()).filter(|&m| view.ring.members()[m].id != me && !leaving(m)).collect();
     let set = |f: &dyn Fn(&mut RecoveryStatus)| f(&mut shared.recovery.lock());
     set(&|s| *s = RecoveryStatus { running: true, peers: peers.len(), ..Default::default() });
     let mut requested: HashSet<Vec<u8>> = HashSet::new();
