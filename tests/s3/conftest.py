@@ -215,3 +215,4 @@ def second_user(server):
     with urllib.request.urlopen(req, timeout=5) as r:
         doc = json.loads(r.read())
     return make_client(server, access_key=doc["access_key_id"], secret_key=doc["secret_access_key"])
+

@@ -7,8 +7,11 @@ import datetime
 import hashlib
 import hmac
 import http.client
+import os
 import re
 import socket
+import subprocess
+import sys
 import uuid
 import xml.etree.ElementTree as ET
 import zlib
@@ -17,6 +20,7 @@ import boto3
 import botocore
 import botocore.auth
 import botocore.credentials
+import pytest
 from boto3.s3.transfer import TransferConfig
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
@@ -332,3 +336,31 @@ def signed_chunked_length(n, chunk=64 << 10):
     for s in sizes:
         total += len(b"%x" % s) + len(";chunk-signature=") + 64 + 2 + s + 2
     return total
+
+
+def aws_runner(server, home, timeout=120):
+    """`aws ARGS...` (python -m awscli) against `server`, with env credentials and a config
+    and HOME of its own under `home`. Returns run(*args, check=True, endpoint=True), which
+    fails the test when the CLI exits non-zero (with check) and returns the CompletedProcess."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        AWS_ACCESS_KEY_ID=server.access_key,
+        AWS_SECRET_ACCESS_KEY=server.secret_key,
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_EC2_METADATA_DISABLED="true",
+        AWS_CONFIG_FILE=str(home / "config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(home / "credentials"),
+        AWS_PAGER="",
+        HOME=str(home),
+    )
+
+    def run(*args, check=True, endpoint=True):
+        cmd = [sys.executable, "-m", "awscli", *args]
+        if endpoint:
+            cmd += ["--endpoint-url", server.endpoint]
+        p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+        if check and p.returncode != 0:
+            pytest.fail(f"{' '.join(args)} exited {p.returncode}\nstdout:\n{p.stdout}\nstderr:\n{p.stderr}")
+        return p
+
+    return run

@@ -9,35 +9,14 @@ import sys
 
 import pytest
 
-from s3util import md5_hex, unique_bucket_name
+from s3util import aws_runner, md5_hex, unique_bucket_name
 
 
 @pytest.fixture(scope="module")
 def aws(server, tmp_path_factory):
     """Runs `aws ARGS...` (python -m awscli) with env credentials and a private config
     that keeps uploads single-part; returns the CompletedProcess."""
-    home = tmp_path_factory.mktemp("awscli")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(
-        AWS_ACCESS_KEY_ID=server.access_key,
-        AWS_SECRET_ACCESS_KEY=server.secret_key,
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_EC2_METADATA_DISABLED="true",
-        AWS_CONFIG_FILE=str(home / "config"),
-        AWS_SHARED_CREDENTIALS_FILE=str(home / "credentials"),
-        AWS_PAGER="",
-        HOME=str(home),
-    )
-
-    def run(*args, check=True, endpoint=True):
-        cmd = [sys.executable, "-m", "awscli", *args]
-        if endpoint:
-            cmd += ["--endpoint-url", server.endpoint]
-        p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
-        if check and p.returncode != 0:
-            pytest.fail(f"{' '.join(args)} exited {p.returncode}\nstdout:\n{p.stdout}\nstderr:\n{p.stderr}")
-        return p
-
+    run = aws_runner(server, tmp_path_factory.mktemp("awscli"))
     # Single-part uploads (multipart is covered by test_multipart.py); files here are < 8 MiB.
     run("configure", "set", "default.s3.multipart_threshold", "64MB", endpoint=False)
     run("configure", "set", "default.s3.addressing_style", "path", endpoint=False)

@@ -12,7 +12,7 @@ import sys
 import pytest
 from boto3.s3.transfer import TransferConfig
 
-from s3util import checksum_b64, md5_hex
+from s3util import aws_runner, checksum_b64, md5_hex
 
 MIB = 1 << 20
 CHUNK = 5 * MIB
@@ -91,27 +91,7 @@ def test_managed_transfer_forced_to_a_single_put(s3, bucket, tmp_path):
 def aws(server, tmp_path_factory):
     """`aws ARGS...` (python -m awscli) with env credentials and the CLI's default transfer
     settings (multipart above 8 MiB)."""
-    home = tmp_path_factory.mktemp("awscli-large")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(
-        AWS_ACCESS_KEY_ID=server.access_key,
-        AWS_SECRET_ACCESS_KEY=server.secret_key,
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_EC2_METADATA_DISABLED="true",
-        AWS_CONFIG_FILE=str(home / "config"),
-        AWS_SHARED_CREDENTIALS_FILE=str(home / "credentials"),
-        AWS_PAGER="",
-        HOME=str(home),
-    )
-
-    def run(*args):
-        cmd = [sys.executable, "-m", "awscli", *args, "--endpoint-url", server.endpoint]
-        p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
-        if p.returncode != 0:
-            pytest.fail(f"{' '.join(args)} exited {p.returncode}\nstdout:\n{p.stdout}\nstderr:\n{p.stderr}")
-        return p
-
-    return run
+    return aws_runner(server, tmp_path_factory.mktemp("awscli-large"), timeout=300)
 
 
 def test_aws_cli_100mib_cp_and_40mib_put_object(aws, s3, bucket, tmp_path):
