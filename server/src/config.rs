@@ -25,6 +25,7 @@ pub struct FileConfig {
     pub chunk_mib: Option<u64>,
     /// Largest single PUT (MiB); larger bodies are refused with EntityTooLarge.
     pub max_put_mib: Option<u64>,
+    pub multipart_expiry_secs: Option<u64>,
     pub admin_listen: Option<String>,
     pub read_timeout_ms: Option<u64>,
     pub tls_cert: Option<PathBuf>,
@@ -75,6 +76,8 @@ pub struct ServerConfig {
     pub chunk_bytes: u64,
     /// Largest single PUT (S3's 5 GiB by default).
     pub max_put_bytes: u64,
+    /// Multipart uploads not completed this long after they began are aborted (0: never).
+    pub multipart_expiry_secs: u64,
     /// (certificate, key) PEM files when serving HTTPS.
     pub tls: Option<(PathBuf, PathBuf)>,
     pub root_access_key: Option<String>,
@@ -189,6 +192,7 @@ impl ServerConfig {
             max_object_bytes: max_object_mib << 20,
             chunk_bytes: chunk_mib << 20,
             max_put_bytes: max_put_mib << 20,
+            multipart_expiry_secs: file.multipart_expiry_secs.unwrap_or(7 * 24 * 3600),
             root_access_key: std::env::var("LEOFS_ROOT_ACCESS_KEY").ok().filter(|s| !s.is_empty()),
             root_secret_key: std::env::var("LEOFS_ROOT_SECRET_KEY").ok().filter(|s| !s.is_empty()),
             cluster,

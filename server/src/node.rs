@@ -369,6 +369,9 @@ fn core_main(a: CoreArgs) {
         let mut gateway = Gateway::new(backend, a.catalog.clone(), a.cfg.domain.clone(), a.cfg.region.clone(), a.cfg.object_limits(), a.core);
         gateway.manager = a.cfg.cluster.as_ref().map(|c| c.manager);
         let gateway = Rc::new(gateway);
+        if a.core == 0 && a.cfg.multipart_expiry_secs > 0 {
+            leofs_rt::task::spawn(expire_uploads(gateway.clone(), Duration::from_secs(a.cfg.multipart_expiry_secs), a.stop.clone()));
+        }
         let shutting_down = Rc::new(Cell::new(false));
         let ctx = Rc::new(ConnCtx {
             gateway,
@@ -439,6 +442,21 @@ async fn open_shard(a: &CoreArgs) -> Result<Store<DirDisk>, String> {
     };
     let disk = DirDisk::new(&shard_dir(&a.cfg.data_dir, a.core), a.mode).map_err(|e| format!("cannot create shard directory: {e}"))?;
     Store::open(disk, ecfg).await.map_err(|e| e.to_string())
+}
+
+/// Aborts multipart uploads older than `max_age`, checking a quarter as often as that (at
+/// least every 10 minutes, at most every second).
+async fn expire_uploads(gateway: Rc<Gateway>, max_age: Duration, stop: Arc<AtomicBool>) {
+    let every = (max_age / 4).clamp(Duration::from_secs(1), Duration::from_secs(600));
+    let mut waited = Duration::ZERO;
+    while !stop.load(Ordering::Relaxed) {
+        leofs_rt::task::sleep(Duration::from_millis(500)).await;
+        waited += Duration::from_millis(500);
+        if waited >= every {
+            waited = Duration::ZERO;
+            gateway.abort_stale_uploads(max_age).await;
+        }
+    }
 }
 
 /// Compacts this shard every [`COMPACT_EVERY`] by garbage ratio; a cluster node's operator

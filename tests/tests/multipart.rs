@@ -82,3 +82,36 @@ fn interrupted_upload_completes_or_aborts_after_sigkill() {
     let list = server.s3_root("GET", "/mpt", "list-type=2", &[], b"").text();
     assert_eq!(list.matches("<Key>").count(), 1, "{list}");
 }
+
+/// Uploads never completed are aborted once `multipart_expiry_secs` has passed (S3's
+/// AbortIncompleteMultipartUpload, for every bucket): their parts go, the state goes, and
+/// completed objects stay.
+#[test]
+fn stale_uploads_are_aborted_automatically() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("expiry-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("leofs.toml");
+    std::fs::write(&config, "multipart_expiry_secs = 2\n").unwrap();
+    let server = Server::start_with(&["--config", config.to_str().unwrap()], &[]);
+    assert_eq!(server.s3_root("PUT", "/mpt", "", &[], b"").status, 200);
+    let stale = create(&server, "stale");
+    part(&server, "stale", &stale, 1, b"part one");
+    assert_eq!(server.s3_root("PUT", "/mpt/kept", "", &[], b"a plain object").status, 200);
+    let t = std::time::Instant::now();
+    loop {
+        let uploads = server.s3_root("GET", "/mpt", "uploads=", &[], b"").text();
+        if !uploads.contains(&stale) {
+            break;
+        }
+        assert!(t.elapsed() < std::time::Duration::from_secs(15), "the upload was not aborted: {uploads}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let r = server.s3_root("GET", "/mpt/stale", &format!("uploadId={stale}"), &[], b"");
+    assert_eq!(r.status, 404, "{}", r.text());
+    assert!(r.text().contains("NoSuchUpload"), "{}", r.text());
+    assert_eq!(server.s3_root("GET", "/mpt/kept", "", &[], b"").body, b"a plain object");
+    // A fresh upload is left alone until it is old enough.
+    let fresh = create(&server, "fresh");
+    assert!(server.s3_root("GET", "/mpt", "uploads=", &[], b"").text().contains(&fresh));
+    let _ = std::fs::remove_dir_all(&dir);
+}

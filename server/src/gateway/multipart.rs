@@ -278,19 +278,60 @@ impl Gateway {
 
     pub(super) async fn abort_multipart(&self, ctx: &Ctx<'_>) -> Result<Response, S3Error> {
         let up = self.upload(ctx).await?;
-        let (b, k) = (ctx.bucket(), ctx.key());
+        self.abort_upload(ctx.bucket(), ctx.key(), &up.id).await?;
+        Ok(Response::empty(204))
+    }
+
+    /// Deletes upload `id` of `b/k`: its parts (unless a completed object uses them), then
+    /// its state.
+    pub(super) async fn abort_upload(&self, b: &str, k: &str, id: &str) -> Result<(), S3Error> {
         // After a crash mid-complete the object may already use these parts: keep them.
-        let completed = self.manifest_of(b, k).await?.is_some_and(|m| m.upload_id == up.id);
+        let completed = self.manifest_of(b, k).await?.is_some_and(|m| m.upload_id == id);
         if !completed {
-            let prefix = manifest::parts_prefix(b, k, &up.id);
+            let prefix = manifest::parts_prefix(b, k, id);
             let listed = self.shards.list(&prefix, b"", MAX_PARTS + 1).await.map_err(engine_error)?;
             for (n, _) in parse_parts(prefix.len(), listed) {
-                self.shards.delete(manifest::part_key(b, k, &up.id, n)).await.map_err(engine_error)?;
+                self.shards.delete(manifest::part_key(b, k, id, n)).await.map_err(engine_error)?;
             }
         }
         // The state goes last: a crash before it leaves an upload that can be aborted again.
-        self.shards.delete(manifest::upload_key(b, k, &up.id)).await.map_err(engine_error)?;
-        Ok(Response::empty(204))
+        self.shards.delete(manifest::upload_key(b, k, id)).await.map_err(engine_error)?;
+        Ok(())
+    }
+
+    /// Aborts every upload initiated more than `max_age` ago, in every bucket (S3's
+    /// AbortIncompleteMultipartUpload, for all): returns how many.
+    pub async fn abort_stale_uploads(&self, max_age: std::time::Duration) -> usize {
+        let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+        let mut aborted = 0;
+        for bucket in self.catalog.all_buckets() {
+            let base = manifest::uploads_prefix(&bucket.name);
+            let mut after: Vec<u8> = Vec::new();
+            loop {
+                let Ok(batch) = self.shards.list(&base, &after, 1000).await else { break };
+                for (k, e) in &batch {
+                    after = k.to_vec();
+                    // Parts share the prefix; only the state records are uploads.
+                    if e.kind != leofs_engine::Kind::Object || now_ms - e.mtime_ms() < max_age.as_millis() as i64 {
+                        continue;
+                    }
+                    let rel = &k[base.len()..];
+                    let Some(sep) = rel.iter().rposition(|&c| c == 0) else { continue };
+                    let (Ok(key), Ok(id)) = (std::str::from_utf8(&rel[..sep]), std::str::from_utf8(&rel[sep + 1..])) else { continue };
+                    match self.abort_upload(&bucket.name, key, id).await {
+                        Ok(()) => {
+                            log::info!("aborted upload {id} of {}/{key}: older than {max_age:?}", bucket.name);
+                            aborted += 1;
+                        }
+                        Err(e) => log::warn!("aborting stale upload {id} of {}/{key}: {}", bucket.name, e.code.as_str()),
+                    }
+                }
+                if batch.len() < 1000 {
+                    break;
+                }
+            }
+        }
+        aborted
     }
 
     /// `x-amz-copy-source` as (bucket, key), once the requester may read it.
