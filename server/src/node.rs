@@ -444,8 +444,10 @@ async fn open_shard(a: &CoreArgs) -> Result<Store<DirDisk>, String> {
     Store::open(disk, ecfg).await.map_err(|e| e.to_string())
 }
 
-/// Aborts multipart uploads older than `max_age`, checking a quarter as often as that (at
-/// least every 10 minutes, at most every second).
+/// Aborts multipart uploads older than `max_age`, and deletes chunks older than that no
+/// object names (a PUT interrupted mid-way), checking four times per `max_age` (at least
+/// every 10 minutes, at most every second). What a crash leaves is reclaimed without a
+/// queue: the keys themselves say what is orphaned.
 async fn expire_uploads(gateway: Rc<Gateway>, max_age: Duration, stop: Arc<AtomicBool>) {
     let every = (max_age / 4).clamp(Duration::from_secs(1), Duration::from_secs(600));
     let mut waited = Duration::ZERO;
@@ -455,6 +457,7 @@ async fn expire_uploads(gateway: Rc<Gateway>, max_age: Duration, stop: Arc<Atomi
         if waited >= every {
             waited = Duration::ZERO;
             gateway.abort_stale_uploads(max_age).await;
+            gateway.reclaim_orphan_chunks(max_age).await;
         }
     }
 }

@@ -115,3 +115,43 @@ fn stale_uploads_are_aborted_automatically() {
     assert!(server.s3_root("GET", "/mpt", "uploads=", &[], b"").text().contains(&fresh));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn live_bytes(server: &Server) -> u64 {
+    let text = server.admin("GET", "/metrics", None).text();
+    text.lines().filter(|l| l.starts_with("leofs_engine_live_bytes{")).filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok()).sum::<f64>() as u64
+}
+
+/// The chunks a killed server had written for a PUT it never committed are reclaimed by the
+/// background sweep once older than `multipart_expiry_secs`, without any queue: the keys
+/// say which PUT they belong to, and no manifest names that one.
+#[test]
+fn chunks_of_a_put_cut_by_a_crash_are_reclaimed() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("orphans-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("leofs.toml");
+    std::fs::write(&config, "multipart_expiry_secs = 2\n").unwrap();
+    let mut server = Server::start_with(&["--config", config.to_str().unwrap(), "--segment-mib", "64"], &[]);
+    // Writable by anyone, so the raw request below needs no signature.
+    assert_eq!(server.s3_root("PUT", "/mpt", "", &[("x-amz-acl", "public-read-write")], b"").status, 200);
+    let mut s = TcpStream::connect(server.s3_addr).unwrap();
+    let head = format!("PUT /mpt/cut HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n", 40 * MIB);
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(&pattern(9, 24 * MIB)).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    server.kill9();
+    drop(s);
+    server.restart();
+    let orphaned = live_bytes(&server);
+    assert!(orphaned >= 8 * MIB as u64, "the cut PUT left no chunks to reclaim ({orphaned} live bytes)");
+    assert_eq!(server.s3_root("GET", "/mpt/cut", "", &[], b"").status, 404);
+    let t = std::time::Instant::now();
+    loop {
+        let live = live_bytes(&server);
+        if live < MIB as u64 {
+            break;
+        }
+        assert!(t.elapsed() < std::time::Duration::from_secs(20), "{live} live bytes remain of {orphaned}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -299,6 +299,57 @@ impl Gateway {
         Ok(())
     }
 
+    /// Deletes chunks of chunked PUTs that no object's manifest names, once older than
+    /// `max_age`: left by a crash or kill mid-PUT, a failed manifest write, or two overwrites
+    /// racing. Live pieces are never touched: a chunk is deleted only if the object's current
+    /// manifest has another put id (or there is no such object) and the chunk is older than
+    /// any PUT could still be running. Returns how many were deleted.
+    pub async fn reclaim_orphan_chunks(&self, max_age: std::time::Duration) -> usize {
+        let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+        let mut deleted = 0;
+        for bucket in self.catalog.all_buckets() {
+            let mut base = bucket.name.as_bytes().to_vec();
+            base.extend_from_slice(b"\0chunk/");
+            let mut after: Vec<u8> = Vec::new();
+            // The last (key, put id) looked up, and whether its manifest names it.
+            let mut known: Option<(Vec<u8>, bool)> = None;
+            loop {
+                let Ok(batch) = self.shards.list(&base, &after, 1000).await else { break };
+                for (k, e) in &batch {
+                    after = k.to_vec();
+                    if now_ms - e.mtime_ms() < max_age.as_millis() as i64 {
+                        continue;
+                    }
+                    // `key \0 put-id \0 NNNNN` after the prefix.
+                    let rel = &k[base.len()..];
+                    let Some(last) = rel.iter().rposition(|&c| c == 0) else { continue };
+                    let Some(mid) = rel[..last].iter().rposition(|&c| c == 0) else { continue };
+                    let (Ok(key), Ok(id)) = (std::str::from_utf8(&rel[..mid]), std::str::from_utf8(&rel[mid + 1..last])) else { continue };
+                    let owner = rel[..last].to_vec();
+                    let used = match &known {
+                        Some((o, used)) if *o == owner => *used,
+                        _ => {
+                            let Ok(m) = self.manifest_of(&bucket.name, key).await else { continue };
+                            let used = m.is_some_and(|m| m.chunked && m.upload_id == id);
+                            known = Some((owner, used));
+                            used
+                        }
+                    };
+                    if !used && self.shards.delete(k.to_vec()).await.is_ok() {
+                        deleted += 1;
+                    }
+                }
+                if batch.len() < 1000 {
+                    break;
+                }
+            }
+        }
+        if deleted > 0 {
+            log::info!("reclaimed {deleted} chunks no object names");
+        }
+        deleted
+    }
+
     /// Aborts every upload initiated more than `max_age` ago, in every bucket (S3's
     /// AbortIncompleteMultipartUpload, for all): returns how many.
     pub async fn abort_stale_uploads(&self, max_age: std::time::Duration) -> usize {
