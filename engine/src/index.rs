@@ -171,6 +171,13 @@ impl Index {
     }
 }
 
+impl Index {
+    /// Entries from `lower` on, in key order (checkpoints resume from the last key written).
+    pub fn iter_from<'a>(&'a self, lower: Bound<&'a [u8]>) -> impl Iterator<Item = (&'a Box<[u8]>, &'a Entry)> + 'a {
+        self.map.range::<[u8], _>((lower, Bound::Unbounded)).map(|(k, &i)| (k, self.slab.get(i)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,12 +218,5 @@ mod tests {
         let all = ix.keys_in_hash_range(0, u64::MAX, |k| k[2] as u64);
         assert_eq!(all.len(), 5);
         assert_eq!(ix.keys_in_hash_range(b'2' as u64, b'3' as u64, |k| k[2] as u64).len(), 1);
-    }
-}
-
-impl Index {
-    /// Entries from `lower` on, in key order (checkpoints resume from the last key written).
-    pub fn iter_from<'a>(&'a self, lower: Bound<&'a [u8]>) -> impl Iterator<Item = (&'a Box<[u8]>, &'a Entry)> + 'a {
-        self.map.range::<[u8], _>((lower, Bound::Unbounded)).map(|(k, &i)| (k, self.slab.get(i)))
     }
 }

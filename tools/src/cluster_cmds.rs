@@ -87,6 +87,17 @@ struct ClusterStatus {
     consistency: Levels,
     stale_nodes: Vec<String>,
     nodes: Vec<NodeStatus>,
+    /// A running rebalance: nodes done of those taking part, copies still to move.
+    #[serde(default)]
+    rebalance: Option<RebalanceStatus>,
+}
+
+#[derive(Debug, Deserialize, Default, Clone, Copy)]
+#[serde(default)]
+struct RebalanceStatus {
+    nodes_done: u64,
+    nodes: u64,
+    copies_pending: u64,
 }
 
 /// LeoFS's one-letter node type.
@@ -168,6 +179,13 @@ fn cluster_text(s: &ClusterStatus) -> String {
         vec!["current ring-hash".to_owned(), cell(if s.started { &s.ring_checksum } else { "" })],
         vec!["previous ring-hash".to_owned(), cell(s.previous_ring_checksum.as_deref().unwrap_or(""))],
         vec!["nodes with a stale RING".to_owned(), stale],
+        vec![
+            "rebalance".to_owned(),
+            match s.rebalance {
+                Some(r) => format!("running: {}/{} nodes handed over, {} copies pending", r.nodes_done, r.nodes, r.copies_pending),
+                None => "-".to_owned(),
+            },
+        ],
     ];
     let nodes: Vec<Vec<String>> = s
         .nodes
@@ -576,6 +594,7 @@ number of successes of D | 2
 current ring-hash        | 433fe365a0b1c2d3
 previous ring-hash       | 0badc0de12345678
 nodes with a stale RING  | storage-2
+rebalance                | -
 
  [State of Node(s)]
 type | node      | state     | zone   | current ring     | repairs held | repairs pending
@@ -585,6 +604,8 @@ S    | storage-1 | running   | rack-a | 433fe365         | 12           | 0
 S    | storage-2 | restarted | rack-b | 0badc0de (stale) | 0            | 12
 ";
         assert_eq!(cluster_text(&status), expected);
+        let running = ClusterStatus { rebalance: Some(RebalanceStatus { nodes_done: 2, nodes: 4, copies_pending: 37 }), ..status };
+        assert!(cluster_text(&running).contains("rebalance                | running: 2/4 nodes handed over, 37 copies pending\n"));
     }
 
     #[test]

@@ -215,7 +215,7 @@ pub struct Takeover {
 /// A progress bar of `done` out of `all`, 30 characters wide.
 pub fn bar(done: usize, all: usize) -> String {
     let width = 30;
-    let filled = if all == 0 { width } else { done * width / all };
+    let filled = (done * width).checked_div(all).unwrap_or(width).min(width);
     format!("[{}{}] {done}/{all} nodes", "#".repeat(filled), ".".repeat(width - filled))
 }
 

@@ -59,7 +59,7 @@ impl Batcher {
             q.running.set(q.running.get() + 1);
             leofs_rt::task::spawn(drain(self.pool.clone(), q, addr, timeout));
         }
-        rx.recv_async().await.unwrap_or_else(|_| Err(FrameError::Closed))
+        rx.recv_async().await.unwrap_or(Err(FrameError::Closed))
     }
 }
 

@@ -440,6 +440,10 @@ pub async fn enqueue(shards: &Shards, target: &str, key: &[u8]) {
     }
 }
 
+/// A queued repair ready to go: its queue key and entry, the target node, the object key,
+/// and the target's index in the RING.
+type Due = (Box<[u8]>, leofs_engine::Entry, String, Vec<u8>, usize);
+
 /// Delivers this core's queued repairs, with backoff per unreachable target, until `stop`.
 pub async fn repair_worker(sc: Rc<StorageCore>, stop: Arc<AtomicBool>) {
     let backoff: RefCell<HashMap<String, (Instant, Duration)>> = RefCell::new(HashMap::new());
@@ -470,7 +474,7 @@ pub async fn repair_worker(sc: Rc<StorageCore>, stop: Arc<AtomicBool>) {
         let view = sc.view.get();
         let now = Instant::now();
         let in_a_ring = |id: &str| view.index_of(id).is_some() || view.previous.as_ref().is_some_and(|p| p.index_of(id).is_some());
-        let due: Vec<(Box<[u8]>, leofs_engine::Entry, String, Vec<u8>, usize)> = queued
+        let due: Vec<Due> = queued
             .into_iter()
             .filter_map(|(qk, qe)| {
                 let (target, key) = parse_mq_key(&qk)?;
