@@ -41,8 +41,9 @@ const MQ_BATCH: usize = 1024;
 const MQ_CONCURRENCY: usize = 64;
 /// Repair and rebuild traffic one core may send per second.
 const MQ_BYTES_PER_SEC: u64 = 256 << 20;
-/// The same during a rebalance, which is not urgent: clients' latency comes first.
-const MQ_REBALANCE_BYTES_PER_SEC: u64 = 16 << 20;
+/// The same during a rebalance, which is not urgent: clients' latency comes first (8 MiB/s
+/// keeps 4 KiB GET p99 within 2.4x of its value at rest; docs/BENCHMARKS.md).
+const MQ_REBALANCE_BYTES_PER_SEC: u64 = 8 << 20;
 /// Queue entries counted per pass for the depth gauge (a deeper queue reads as this).
 const MQ_COUNT_MAX: usize = 1 << 20;
 
