@@ -6,14 +6,12 @@ compared byte for byte with its source."""
 import hashlib
 import os
 import random
-import subprocess
-import sys
 
 import pytest
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
-from s3util import error_of
+from s3util import aws_runner, error_of
 
 MIB = 1 << 20
 
@@ -188,20 +186,7 @@ def test_aws_cli_cp_multipart(server, s3, bucket, tmp_path):
     data = os.urandom(30 * MIB + 5)
     src = tmp_path / "cli.bin"
     src.write_bytes(data)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(
-        AWS_ACCESS_KEY_ID=server.access_key,
-        AWS_SECRET_ACCESS_KEY=server.secret_key,
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_EC2_METADATA_DISABLED="true",
-        AWS_CONFIG_FILE=str(tmp_path / "config"),
-        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "credentials"),
-        HOME=str(tmp_path),
-    )
-
-    def aws(*args):
-        p = subprocess.run([sys.executable, "-m", "awscli", *args, "--endpoint-url", server.endpoint], env=env, capture_output=True, text=True, timeout=300)
-        assert p.returncode == 0, p.stderr
+    aws = aws_runner(server, tmp_path, timeout=300)
 
     aws("s3", "cp", str(src), f"s3://{bucket}/cli.bin")
     assert s3.head_object(Bucket=bucket, Key="cli.bin")["ETag"].endswith('-4"')  # 8 MiB parts

@@ -24,6 +24,9 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 pub fn data_timeout(bytes: usize) -> Duration {
     Duration::from_millis(2000 + bytes as u64 / 8_000)
 }
+/// Writes up to this size are copied so that a second replica can coordinate if the first
+/// does not answer.
+const RETRY_COPY_MAX: usize = 1 << 20;
 /// Size of the aligned pieces a fetched body is streamed to the client in.
 const CHUNK: usize = 1 << 20;
 
@@ -143,7 +146,10 @@ impl ClusterClient {
         // Only the first two candidates may coordinate: a third attempt would mostly add
         // latency to a request whose client retries anyway. The body moves into the last
         // attempt and is copied for the earlier one.
-        let tries = cands.len().min(2);
+        // A second attempt needs a copy of the body made before the first: worth it for small
+        // bodies only. A large one (a 5 MiB chunk) gets one attempt; its failure marks the
+        // node suspect, so the client's retry goes to the next replica.
+        let tries = cands.len().min(if body.len() <= RETRY_COPY_MAX { 2 } else { 1 });
         let mut body = Some(body);
         for (i, &m) in cands.iter().take(tries).enumerate() {
             let Some(addr) = v.shard_addr(m, &req.key) else { continue };

@@ -131,7 +131,7 @@ async fn serve_conn(mut conn: FrameConn, sc: Rc<StorageCore>) {
             return;
         }
         let reply = match head.op {
-            Op::Write => sc.write(body).await,
+            Op::Write => sc.write(&body).await,
             Op::Batch => sc.batch(&body).await,
             Op::Read => sc.read(&body).await,
             Op::List => sc.list(&body).await,
@@ -148,14 +148,11 @@ async fn serve_conn(mut conn: FrameConn, sc: Rc<StorageCore>) {
 }
 
 impl StorageCore {
-    async fn write(&self, mut body: Vec<u8>) -> Reply {
-        let (req, object_at) = {
-            let (req, object) = WriteReq::decode_body(&body).map_err(bad)?;
-            (req, body.len() - object.len())
-        };
-        // The object is the frame's tail: take it without copying the bytes before it twice.
-        let object = body.split_off(object_at);
-        drop(body);
+    /// A write request's body, alone in its frame or one of a batch: the object, its tail,
+    /// is copied once, into the buffer the engine takes.
+    async fn write(&self, body: &[u8]) -> Reply {
+        let (req, object) = WriteReq::decode_body(body).map_err(bad)?;
+        let object = object.to_vec();
         let kind = from_write_kind(req.kind);
         let meta = if kind == Kind::Tombstone { ObjectMeta::default() } else { ObjectMeta::decode(&req.meta, object.len() as u64).map_err(engine_reply)? };
         if !req.coordinate {
@@ -214,7 +211,7 @@ impl StorageCore {
             .into_iter()
             .map(|(op, b)| async move {
                 match op {
-                    Op::Write => self.write(b.to_vec()).await,
+                    Op::Write => self.write(b).await,
                     Op::Read => self.read_limited(b, BATCH_READ_MAX).await,
                     other => Err(bad(format!("{} cannot be batched", other.as_str()))),
                 }
