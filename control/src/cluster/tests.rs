@@ -1,0 +1,159 @@
+use super::*;
+
+fn storage(id: &str, port: u16) -> NodeInfo {
+    NodeInfo {
+        id: id.into(),
+        role: NodeRole::Storage,
+        rpc_addr: format!("127.0.0.1:{port}"),
+        shards: 2,
+        zone: String::new(),
+        weight: DEFAULT_WEIGHT,
+        s3_addr: String::new(),
+        admin_addr: String::new(),
+        version: "test".into(),
+    }
+}
+
+fn hb(info: &NodeInfo, ring: u64) -> Heartbeat {
+    Heartbeat {
+        node: info.clone(),
+        ring_checksum: ring,
+        catalog_generation: 0,
+        mq: BTreeMap::new(),
+        objects: 0,
+        rebalanced: 0,
+        rebalance_pending: 0,
+        bucket_deletes: BTreeMap::new(),
+    }
+}
+
+fn started() -> (Cluster, Vec<NodeInfo>) {
+    let mut c = Cluster::default();
+    let nodes: Vec<_> = (0..3)
+        .map(|i| storage(&format!("s{i}"), 14000 + i * 10))
+        .collect();
+    for n in &nodes {
+        c.heartbeat(hb(n, 0), 0);
+    }
+    assert!(c.members.values().all(|m| m.state == NodeState::Attached));
+    c.start().unwrap();
+    (c, nodes)
+}
+
+#[test]
+fn start_needs_n_attached_nodes_and_makes_them_running() {
+    let mut c = Cluster::default();
+    c.heartbeat(hb(&storage("a", 1), 0), 0);
+    assert!(c.start().unwrap_err().0.contains("N = 3"));
+    let (c, _) = started();
+    assert!(c.members.values().all(|m| m.state == NodeState::Running));
+    assert_eq!(c.ring.as_ref().unwrap().members().len(), 3);
+}
+
+#[test]
+fn heartbeat_sends_the_ring_only_to_nodes_that_differ() {
+    let (mut c, nodes) = started();
+    let sum = c.ring_checksum();
+    let (r, _) = c.heartbeat(hb(&nodes[0], 0), 10);
+    let bytes = hex::decode(r.ring.unwrap()).unwrap();
+    assert_eq!(Ring::decode(&bytes).unwrap().checksum(), sum);
+    let (r, _) = c.heartbeat(hb(&nodes[0], sum), 20);
+    assert!(r.ring.is_none());
+    assert_eq!(c.stale_nodes(), vec!["s1".to_string(), "s2".to_string()]);
+}
+
+#[test]
+fn silent_node_stops_then_returns_to_running_once_repairs_drain() {
+    let (mut c, nodes) = started();
+    let sum = c.ring_checksum();
+    for n in &nodes {
+        c.heartbeat(hb(n, sum), 0);
+    }
+    c.heartbeat(hb(&nodes[0], sum), 2_000);
+    c.heartbeat(hb(&nodes[1], sum), 2_000);
+    assert!(c.tick(3_500));
+    assert_eq!(c.members["s2"].state, NodeState::Stop);
+    assert_eq!(c.members["s0"].state, NodeState::Running);
+    // s0 holds repairs for s2 while s2 comes back.
+    let mut h0 = hb(&nodes[0], sum);
+    h0.mq.insert("s2".into(), 5);
+    c.heartbeat(h0, 4_000);
+    c.heartbeat(hb(&nodes[2], sum), 4_000);
+    assert_eq!(c.members["s2"].state, NodeState::Restarted);
+    c.heartbeat(hb(&nodes[2], sum), 4_500);
+    assert_eq!(c.members["s2"].state, NodeState::Restarted);
+    c.heartbeat(hb(&nodes[0], sum), 5_000);
+    c.heartbeat(hb(&nodes[2], sum), 5_000);
+    assert_eq!(c.members["s2"].state, NodeState::Running);
+}
+
+#[test]
+fn consistency_change_is_refused_while_checksums_disagree() {
+    let (mut c, nodes) = started();
+    let sum = c.ring_checksum();
+    c.heartbeat(hb(&nodes[0], sum), 0);
+    let w1 = Consistency {
+        n: 3,
+        w: 1,
+        r: 1,
+        d: 1,
+    };
+    assert!(c.set_consistency(w1).unwrap_err().0.contains("disagree"));
+    for n in &nodes {
+        c.heartbeat(hb(n, sum), 0);
+    }
+    c.set_consistency(w1).unwrap();
+    assert_ne!(c.ring_checksum(), sum);
+    assert_eq!(c.previous.as_ref().unwrap().checksum(), sum);
+    assert!(c
+        .set_consistency(Consistency {
+            n: 2,
+            w: 1,
+            r: 1,
+            d: 1
+        })
+        .is_err());
+}
+
+#[test]
+fn rebalance_adds_attached_drops_detached_and_completes_when_all_handed_over() {
+    let (mut c, nodes) = started();
+    let sum = c.ring_checksum();
+    for n in &nodes {
+        c.heartbeat(hb(n, sum), 0);
+    }
+    let s3 = storage("s3", 14030);
+    c.heartbeat(hb(&s3, 0), 0);
+    assert_eq!(c.members["s3"].state, NodeState::Attached);
+    assert!(c.detach("s0").is_ok());
+    assert!(c.detach("s1").unwrap_err().0.contains("fewer than N"));
+    let v = c.rebalance().unwrap().version();
+    assert_eq!(v, 2);
+    assert!(c.rebalancing && c.previous.is_some());
+    let ids: Vec<String> = c.ring.as_ref().unwrap().members().iter().map(|m| m.id.clone()).collect();
+    assert_eq!(ids, ["s1", "s2", "s3"]);
+    assert!(c.rebalance().is_err(), "one at a time");
+    let sum2 = c.ring_checksum();
+    let done = |n: &NodeInfo, v: u64| Heartbeat { rebalanced: v, ..hb(n, sum2) };
+    let (reply, _) = c.heartbeat(done(&nodes[0], 2), 10);
+    assert!(reply.rebalancing && reply.previous.is_some());
+    c.heartbeat(done(&nodes[1], 2), 10);
+    c.heartbeat(done(&nodes[2], 2), 10);
+    assert_eq!(c.rebalance_progress(), Some((3, 4, 0)));
+    assert!(c.rebalancing);
+    c.heartbeat(done(&s3, 2), 10);
+    assert!(!c.rebalancing && c.previous.is_none());
+    let (reply, _) = c.heartbeat(hb(&nodes[0], sum2), 20);
+    assert!(!reply.rebalancing && reply.previous.is_none());
+}
+
+#[test]
+fn state_round_trips_through_json() {
+    let (mut c, _) = started();
+    c.suspend("s1").unwrap();
+    let back = Cluster::from_json(&c.to_json(), 99).unwrap();
+    assert_eq!(back.ring_checksum(), c.ring_checksum());
+    assert_eq!(back.members["s1"].state, NodeState::Suspend);
+    assert_eq!(back.members["s0"].last_seen_ms, 99);
+    assert!(Cluster::from_json(b"{}", 0).is_err());
+}
