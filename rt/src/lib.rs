@@ -7,6 +7,7 @@
 
 pub mod alloc;
 pub mod buf;
+pub mod cpu;
 pub mod fs;
 pub mod net;
 pub mod runtime;

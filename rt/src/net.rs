@@ -31,6 +31,17 @@ impl Listener {
     }
 }
 
+/// An accepted plain TCP connection detached from the core that accepted it, on its way to
+/// another core's runtime (to spread connections evenly over the cores).
+pub struct Handoff(std::net::TcpStream);
+
+impl Handoff {
+    /// Attaches the connection to the current core's runtime.
+    pub fn into_stream(self) -> io::Result<Stream> {
+        Ok(Stream(Inner::Plain(monoio::net::TcpStream::from_std(self.0)?)))
+    }
+}
+
 type TlsStream = monoio_rustls::ServerTlsStream<monoio::net::TcpStream>;
 
 enum Inner {
@@ -54,6 +65,23 @@ macro_rules! on_stream {
 impl Stream {
     pub async fn connect(addr: SocketAddr) -> io::Result<Stream> {
         Ok(Stream(Inner::Plain(monoio::net::TcpStream::connect(addr).await?)))
+    }
+
+    /// Detaches a plain connection that has no operation in flight, for another core; a TLS
+    /// one is handed back as it is.
+    pub fn into_handoff(self) -> Result<Handoff, Stream> {
+        match self.0 {
+            Inner::Plain(s) => {
+                use std::os::fd::{FromRawFd, IntoRawFd};
+                let fd = s.into_raw_fd();
+                // SAFETY: `into_raw_fd` gave up the runtime's only reference to this open
+                // socket (it panics otherwise), so the new `TcpStream` is its sole owner.
+                #[allow(unsafe_code)]
+                let std = unsafe { std::net::TcpStream::from_raw_fd(fd) };
+                Ok(Handoff(std))
+            }
+            tls => Err(Stream(tls)),
+        }
     }
 
     pub fn is_tls(&self) -> bool {

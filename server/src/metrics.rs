@@ -165,6 +165,8 @@ pub struct CoreSnapshot {
     pub core: usize,
     pub driver: &'static str,
     pub open_connections: i64,
+    /// Multi-buffer MD5 on this core: batches hashed, and body pieces in them.
+    pub md5_batches: (u64, u64),
     pub s3: S3Counters,
     pub shard: ShardSnapshot,
 }
@@ -176,6 +178,7 @@ impl CoreSnapshot {
             core,
             driver: leofs_rt::runtime::current_driver().map_or("unknown", |d| d.as_str()),
             open_connections: OPEN_CONNECTIONS.with(Cell::get),
+            md5_batches: crate::gateway::md5pool::stats(),
             s3: S3.with(|c| c.borrow().clone()),
             shard: store.map(ShardSnapshot::of).unwrap_or_default(),
         }

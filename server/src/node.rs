@@ -79,6 +79,9 @@ struct CoreArgs {
     cfg: ServerConfig,
     mode: IoMode,
     listener: Option<Arc<std::net::TcpListener>>,
+    /// S3 connections spread over the cores, and this core's inbox of those handed to it.
+    balance: Arc<crate::balance::Balance>,
+    handoffs: Receiver<leofs_rt::net::Handoff>,
     rx: Receiver<Req>,
     senders: Arc<Vec<Sender<Req>>>,
     catalog: Catalog,
@@ -168,7 +171,8 @@ pub fn run(cfg: ServerConfig, role: Role) -> Result<(), String> {
     let metrics = metrics::Cores(Arc::new(metrics_txs));
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let mut threads = Vec::new();
-    for (core, (rx, metrics_rx)) in receivers.into_iter().zip(metrics_rxs).enumerate() {
+    let (balance, handoffs) = crate::balance::Balance::new(cfg.shards);
+    for (core, ((rx, metrics_rx), handoffs)) in receivers.into_iter().zip(metrics_rxs).zip(handoffs).enumerate() {
         let args = CoreArgs {
             core,
             role,
@@ -178,6 +182,8 @@ pub fn run(cfg: ServerConfig, role: Role) -> Result<(), String> {
             cfg: cfg.clone(),
             mode,
             listener: listener.clone(),
+            balance: balance.clone(),
+            handoffs,
             rx,
             senders: senders.clone(),
             catalog: catalog.clone(),
@@ -391,6 +397,32 @@ fn core_main(a: CoreArgs) {
         };
         let _ = a.ready.send((a.core, Ok(driver)));
         let open = Rc::new(Cell::new(0usize));
+        let serve = {
+            let (ctx, open, balance, core) = (ctx.clone(), open.clone(), a.balance.clone(), a.core);
+            move |stream: leofs_rt::net::Stream| {
+                let (ctx, open, balance) = (ctx.clone(), open.clone(), balance.clone());
+                open.set(open.get() + 1);
+                leofs_rt::task::spawn(async move {
+                    conn::serve(stream, ctx).await;
+                    open.set(open.get() - 1);
+                    balance.closed(core);
+                });
+            }
+        };
+        {
+            let (handoffs, serve, balance, core) = (a.handoffs.clone(), serve.clone(), a.balance.clone(), a.core);
+            leofs_rt::task::spawn(async move {
+                while let Ok(h) = handoffs.recv_async().await {
+                    match h.into_stream() {
+                        Ok(s) => serve(s),
+                        Err(e) => {
+                            balance.closed(core);
+                            log::warn!("cannot take over a connection from another core: {e}");
+                        }
+                    }
+                }
+            });
+        }
         while !a.stop.load(Ordering::Relaxed) {
             let stream = match listener.accept().await {
                 Ok((s, _)) => s,
@@ -403,13 +435,9 @@ fn core_main(a: CoreArgs) {
             if a.stop.load(Ordering::Relaxed) {
                 break;
             }
-            let ctx = ctx.clone();
-            let open = open.clone();
-            open.set(open.get() + 1);
-            leofs_rt::task::spawn(async move {
-                conn::serve(stream, ctx).await;
-                open.set(open.get() - 1);
-            });
+            if let Ok(stream) = a.balance.assign(a.core, stream) {
+                serve(stream);
+            }
         }
         shutting_down.set(true);
         let t = Instant::now();

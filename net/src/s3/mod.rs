@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod checksum;
+pub mod md5lanes;
 pub mod error;
 pub mod router;
 pub mod xml;

@@ -5,6 +5,7 @@ mod bucket;
 mod chunked;
 mod list;
 mod manifest;
+pub mod md5pool;
 mod mp_list;
 mod multipart;
 mod object;

@@ -5,7 +5,9 @@
 use super::{auth_error, Ctx};
 use crate::conn::{BodyError, BodyIn};
 use leofs_net::s3::auth::{AwsChunkedDecoder, PayloadMode, Verified};
-use leofs_net::s3::checksum::{self, ChecksumAlgo, Hasher, Md5};
+use super::md5pool;
+use leofs_net::s3::checksum::{self, ChecksumAlgo, Hasher};
+use leofs_net::s3::md5lanes::Md5Stream;
 use leofs_net::s3::error::{S3Error, S3ErrorCode};
 
 /// A fully read and verified payload.
@@ -65,7 +67,8 @@ pub struct PayloadReader<'r, 'b> {
     content_md5: Option<[u8; 16]>,
     algo: Option<(ChecksumAlgo, Option<String>)>,
     trailer_promised: bool,
-    md5: Md5,
+    /// Hashed on the core's shared multi-buffer hasher (`md5pool`).
+    md5: Md5Stream,
     sum: Option<Hasher>,
     sha: Option<Hasher>,
     /// aws-chunked framing: the decoder, raw bytes read and how far they are decoded, and
@@ -130,7 +133,7 @@ impl<'r, 'b> PayloadReader<'r, 'b> {
             content_md5,
             algo,
             trailer_promised,
-            md5: Md5::new(),
+            md5: Md5Stream::new(),
             sum,
             sha,
             dec,
@@ -165,14 +168,21 @@ impl<'r, 'b> PayloadReader<'r, 'b> {
         Ok(())
     }
 
-    fn hash(md5: &mut Md5, sum: &mut Option<Hasher>, sha: &mut Option<Hasher>, piece: &[u8]) {
-        md5.update(piece);
+    /// Feeds a piece to the checksums hashed in line (MD5 goes to [`Self::hash_md5`]).
+    fn hash(sum: &mut Option<Hasher>, sha: &mut Option<Hasher>, piece: &[u8]) {
         if let Some(h) = sum {
             h.update(piece);
         }
         if let Some(h) = sha {
             h.update(piece);
         }
+    }
+
+    /// MD5s `out[from..]` together with the other bodies arriving on this core.
+    async fn hash_md5(&mut self, out: &mut Vec<u8>, from: usize) -> Result<(), S3Error> {
+        let buf = std::mem::take(out);
+        *out = md5pool::update(&mut self.md5, buf, from).await.map_err(|_| S3Error::internal())?;
+        Ok(())
     }
 
     /// Appends at most `room` (> 0) payload bytes to `out`: how many, 0 at the end of the
@@ -214,8 +224,8 @@ impl<'r, 'b> PayloadReader<'r, 'b> {
             return Ok(0);
         }
         self.take(n)?;
-        let piece = &out[before..];
-        Self::hash(&mut self.md5, &mut self.sum, &mut self.sha, piece);
+        Self::hash(&mut self.sum, &mut self.sha, &out[before..]);
+        self.hash_md5(out, before).await?;
         Ok(n)
     }
 
@@ -236,9 +246,11 @@ impl<'r, 'b> PayloadReader<'r, 'b> {
                         if self.total > self.max {
                             return Err(S3Error::entity_too_large());
                         }
-                        Self::hash(&mut self.md5, &mut self.sum, &mut None, piece);
+                        Self::hash(&mut self.sum, &mut None, piece);
+                        let before = out.len();
                         out.extend_from_slice(piece);
-                        return Ok(piece.len());
+                        self.hash_md5(out, before).await?;
+                        return Ok(out.len() - before);
                     }
                     if stop {
                         break;

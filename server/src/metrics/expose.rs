@@ -142,6 +142,9 @@ impl Scrape {
     fn encode_cores(&self, enc: &mut DescriptorEncoder) -> fmt::Result {
         let conns = self.cores.iter().map(|c| (vec![("core", c.core.to_string())], c.open_connections)).collect();
         gauge(enc, "leofs_open_connections", "Open S3 connections, by core.", None, conns)?;
+        let by_core = |f: fn(&CoreSnapshot) -> u64| self.cores.iter().map(|c| (vec![("core", c.core.to_string())], f(c))).collect();
+        counter(enc, "leofs_md5_batches", "Multi-buffer MD5 batches: body pieces arriving together on a core, hashed one per SIMD lane.", None, by_core(|c| c.md5_batches.0))?;
+        counter(enc, "leofs_md5_batched_pieces", "Body pieces hashed in multi-buffer MD5 batches (divided by batches: the lanes filled on average).", None, by_core(|c| c.md5_batches.1))?;
         let drivers = self.cores.iter().map(|c| (vec![("core", c.core.to_string()), ("driver", c.driver.to_owned())], 1i64)).collect();
         gauge(enc, "leofs_io_driver", "The I/O driver each core runs (io_uring, or epoll where io_uring is blocked); always 1.", None, drivers)
     }
@@ -216,6 +219,7 @@ mod tests {
             core: n,
             driver: "epoll",
             open_connections: 1,
+            md5_batches: (2, 5),
             s3: S3.with(|c| c.borrow().clone()),
             shard: ShardSnapshot { segments: 2, used_bytes: 100, live_bytes: 60, index_entries: 5, ..ShardSnapshot::default() },
         };
