@@ -21,21 +21,21 @@ impl Balance {
         (Arc::new(Balance { open: (0..cores).map(|_| AtomicUsize::new(0)).collect(), inbox }), rx)
     }
 
-    /// Assigns a connection accepted on `core`: `Ok` to serve it here, `Err` once it is on
-    /// its way to a core with fewer connections. Counts it for the core that serves it,
+    /// Assigns a connection accepted on `core`: `Some` to serve it here, `None` once it is
+    /// on its way to a core with fewer connections. Counts it for the core that serves it,
     /// which calls [`Balance::closed`] when it ends.
-    pub fn assign(&self, core: usize, stream: Stream) -> Result<Stream, ()> {
+    pub fn assign(&self, core: usize, stream: Stream) -> Option<Stream> {
         let mine = self.open[core].load(Ordering::Relaxed);
         let (least, n) = self.open.iter().enumerate().map(|(i, o)| (i, o.load(Ordering::Relaxed))).min_by_key(|&(i, n)| (n, i != core)).expect("a core");
         if least == core || n >= mine {
             self.open[core].fetch_add(1, Ordering::Relaxed);
-            return Ok(stream);
+            return Some(stream);
         }
         let h = match stream.into_handoff() {
             Ok(h) => h,
             Err(tls) => {
                 self.open[core].fetch_add(1, Ordering::Relaxed);
-                return Ok(tls);
+                return Some(tls);
             }
         };
         self.open[least].fetch_add(1, Ordering::Relaxed);
@@ -44,7 +44,7 @@ impl Balance {
             self.open[least].fetch_sub(1, Ordering::Relaxed);
             drop(e);
         }
-        Err(())
+        None
     }
 
     /// A connection that `core` served has closed.
@@ -76,7 +76,7 @@ mod tests {
             for _ in 0..10 {
                 clients.push(std::net::TcpStream::connect(addr).unwrap());
                 let (s, _) = l.accept().await.unwrap();
-                if let Ok(s) = balance.assign(0, s) {
+                if let Some(s) = balance.assign(0, s) {
                     kept.push(s);
                 }
             }

@@ -435,7 +435,7 @@ fn core_main(a: CoreArgs) {
             if a.stop.load(Ordering::Relaxed) {
                 break;
             }
-            if let Ok(stream) = a.balance.assign(a.core, stream) {
+            if let Some(stream) = a.balance.assign(a.core, stream) {
                 serve(stream);
             }
         }

@@ -277,6 +277,19 @@ impl Cluster {
         http::s3(self.s3_addr, Some(&self.creds()), method, path, query, &[], body)
     }
 
+    /// A `leofs-adm` command aimed at the manager's admin API with root's credentials, its
+    /// arguments `args` (to run, or to spawn and follow).
+    pub fn adm(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(bin_path("leofs-adm"));
+        for (k, _) in std::env::vars_os() {
+            if k.to_string_lossy().starts_with("LEOFS_") {
+                cmd.env_remove(&k);
+            }
+        }
+        cmd.arg("--endpoint").arg(format!("http://{}", self.manager_admin)).args(["--access-key", ROOT_ACCESS_KEY, "--secret-key", ROOT_SECRET_KEY]).args(args).stdin(Stdio::null());
+        cmd
+    }
+
     /// `whereis`: the manager's view of where `key` (`bucket/key`) is stored.
     pub fn whereis(&self, key: &str) -> serde_json::Value {
         self.admin("GET", &format!("/v1/whereis?key={}", key.replace('%', "%25").replace(' ', "%20")), None).json()

@@ -16,6 +16,7 @@
 //! fresh) so `cargo test -p leofs-tests` never runs a stale server; set
 //! `LEOFS_TEST_NO_BUILD=1` to skip that.
 
+pub mod checker;
 pub mod cluster;
 pub mod http;
 

@@ -201,7 +201,9 @@ pub struct Rebalance {
     pub no_wait: bool,
 }
 
-/// Replace a dead node by a new one that joined as attached: detach + rebalance.
+/// Replace a node (typically a dead one) by a new one that joined as attached: the new node
+/// takes its place in the next RING and is filled from its peers; the old one leaves the
+/// cluster when the rebalance completes (a dead one is not waited for).
 #[derive(Args, Debug, Clone, PartialEq, Eq)]
 pub struct Takeover {
     /// The node to replace.

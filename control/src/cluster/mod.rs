@@ -9,7 +9,7 @@
 //! `restarted` until no peer holds repairs for it any more, and then `running` again by
 //! itself (no manual resume, unlike LeoFS #252). `suspend`/`resume` are the operator's.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -228,6 +228,10 @@ pub struct Cluster {
     pub rebalancing: bool,
     /// `delete-bucket` jobs: bucket → objects older than this (µs) are deleted.
     pub deleting: BTreeMap<String, u64>,
+    /// Nodes replaced by `takeover`: out of the RING being rebalanced to, waited for only
+    /// while they are alive, and dropped from `members` when the rebalance completes if
+    /// they are down then.
+    pub retiring: BTreeSet<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -243,6 +247,8 @@ struct ClusterFile {
     rebalancing: bool,
     #[serde(default)]
     deleting: BTreeMap<String, u64>,
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    retiring: BTreeSet<String>,
 }
 
 impl Default for Cluster {
@@ -256,6 +262,7 @@ impl Default for Cluster {
             log_level: "info".into(),
             rebalancing: false,
             deleting: BTreeMap::new(),
+            retiring: BTreeSet::new(),
         }
     }
 }
@@ -285,6 +292,7 @@ impl Cluster {
             log_level: self.log_level.clone(),
             rebalancing: self.rebalancing,
             deleting: self.deleting.clone(),
+            retiring: self.retiring.clone(),
         };
         serde_json::to_vec(&file).expect("cluster state serialises")
     }
@@ -317,6 +325,7 @@ impl Cluster {
             log_level: f.log_level,
             rebalancing: f.rebalancing,
             deleting: f.deleting,
+            retiring: f.retiring,
         })
     }
 
@@ -412,10 +421,14 @@ impl Cluster {
     pub fn tick(&mut self, now_ms: i64) -> bool {
         let mut changed = false;
         for m in self.members.values_mut() {
-            let live = matches!(
-                m.state,
-                NodeState::Running | NodeState::Restarted | NodeState::Attached
-            );
+            // A node being taken over is given up for dead once silent, even detached: the
+            // rebalance then no longer waits for it.
+            let retiring = self.retiring.contains(&m.info.id) && m.state == NodeState::Detached;
+            let live = retiring
+                || matches!(
+                    m.state,
+                    NodeState::Running | NodeState::Restarted | NodeState::Attached
+                );
             if live && now_ms - m.last_seen_ms > DOWN_AFTER_MS {
                 log::warn!(
                     "node {} missed heartbeats for {} ms: marked stop",
@@ -528,13 +541,50 @@ impl Cluster {
         Ok(self.ring.as_ref().expect("just set"))
     }
 
+    /// `takeover`: `to`, a storage node that joined as attached, replaces `from` in the next
+    /// RING, every other member staying as it is, and the rebalance fills `to` from the
+    /// owners of `from`'s keys. A `from` that is down (`stop`, or `suspend`) stays so: it
+    /// serves nothing, its peers hand its keys over in its place, and the rebalance does not
+    /// wait for it (the operator has given it up, with the repairs it held). A live `from`
+    /// is detached: it serves and hands over until the rebalance completes, unless it falls
+    /// silent meanwhile. When the rebalance completes, a `from` that is `stop` leaves the
+    /// members table; one still alive stays, detached, and drops its copies.
+    pub fn takeover(&mut self, from: &str, to: &str) -> Result<&Ring, Refused> {
+        self.require_agreement()?;
+        if self.rebalancing {
+            return refuse("a rebalance is already running");
+        }
+        let Some(cur) = &self.ring else { return refuse("the cluster is not started") };
+        if cur.member(from).is_none() {
+            return refuse(format!("'{from}' is not in the RING"));
+        }
+        let to_info = match self.members.get(to) {
+            Some(m) if m.info.role == NodeRole::Storage && m.state == NodeState::Attached => m.info.clone(),
+            _ => return refuse(format!("'{to}' must be a storage node that has joined as attached")),
+        };
+        let mut members: Vec<Member> = cur.members().iter().filter(|m| m.id != from).cloned().collect();
+        members.push(member_of(&to_info));
+        let next = Ring::new(cur.version() + 1, cur.consistency(), cur.distinct_zones(), members).map_err(Refused)?;
+        self.members.get_mut(to).expect("attached row").state = NodeState::Running;
+        let old = self.members.get_mut(from).expect("ring member has a row");
+        if old.state.serves() {
+            old.state = NodeState::Detached;
+        }
+        self.retiring.insert(from.to_owned());
+        self.previous = self.ring.replace(next);
+        self.rebalancing = true;
+        Ok(self.ring.as_ref().expect("just set"))
+    }
+
     /// Nodes that take part in the running rebalance: members of either RING. A stopped
     /// node still counts (it may hold the only queued hand-over of some keys, and resumes
-    /// when it restarts), so a rebalance waits for it.
+    /// when it restarts), so a rebalance waits for it; except a node being taken over,
+    /// which counts only while it is alive.
     fn rebalance_nodes(&self) -> Vec<&MemberRec> {
         let (Some(cur), Some(prev)) = (&self.ring, &self.previous) else { return Vec::new() };
-        let ids: std::collections::BTreeSet<&str> = cur.members().iter().chain(prev.members()).map(|m| m.id.as_str()).collect();
-        ids.into_iter().filter_map(|id| self.members.get(id)).collect()
+        let ids: BTreeSet<&str> = cur.members().iter().chain(prev.members()).map(|m| m.id.as_str()).collect();
+        let given_up = |m: &MemberRec| self.retiring.contains(&m.info.id) && !(m.state.serves() || m.state == NodeState::Detached);
+        ids.into_iter().filter_map(|id| self.members.get(id)).filter(|m| !given_up(m)).collect()
     }
 
     /// `(nodes done, nodes taking part, copies pending)` of the running rebalance.
@@ -557,6 +607,14 @@ impl Cluster {
                 log::info!("rebalance to RING version {} complete", self.ring.as_ref().map_or(0, Ring::version));
                 self.rebalancing = false;
                 self.previous = None;
+                // A node taken over leaves the members table if it is down; a live one stays
+                // detached, as after a detach, and drops its copies.
+                for id in std::mem::take(&mut self.retiring) {
+                    if self.members.get(&id).is_some_and(|m| m.state == NodeState::Stop) {
+                        log::info!("node {id} was taken over: removed from the cluster");
+                        self.members.remove(&id);
+                    }
+                }
                 true
             }
             _ => false,

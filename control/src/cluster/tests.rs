@@ -157,3 +157,92 @@ fn state_round_trips_through_json() {
     assert_eq!(back.members["s0"].last_seen_ms, 99);
     assert!(Cluster::from_json(b"{}", 0).is_err());
 }
+
+#[test]
+fn takeover_of_a_dead_node_replaces_it_without_waiting_for_it() {
+    let (mut c, nodes) = started();
+    let sum = c.ring_checksum();
+    for n in &nodes {
+        c.heartbeat(hb(n, sum), 0);
+    }
+    // s2 dies: silent, marked stop.
+    c.heartbeat(hb(&nodes[0], sum), 3_000);
+    c.heartbeat(hb(&nodes[1], sum), 3_000);
+    assert!(c.tick(3_500));
+    assert_eq!(c.members["s2"].state, NodeState::Stop);
+    let s3 = storage("s3", 14030);
+    assert!(c.takeover("s2", "s3").unwrap_err().0.contains("attached"), "s3 has not joined yet");
+    c.heartbeat(hb(&s3, 0), 3_500);
+    assert!(c.takeover("s9", "s3").unwrap_err().0.contains("not in the RING"));
+    assert!(c.takeover("s2", "s0").unwrap_err().0.contains("attached"));
+    assert_eq!(c.takeover("s2", "s3").unwrap().version(), 2);
+    let ids: Vec<String> = c.ring.as_ref().unwrap().members().iter().map(|m| m.id.clone()).collect();
+    assert_eq!(ids, ["s0", "s1", "s3"]);
+    // The dead node stays stop (it serves nothing, its peers hand over in its place); the
+    // new one runs at once.
+    assert_eq!(c.members["s2"].state, NodeState::Stop);
+    assert_eq!(c.members["s3"].state, NodeState::Running);
+    for n in [&nodes[0], &nodes[1], &s3] {
+        c.heartbeat(hb(n, c.ring_checksum()), 3_550);
+    }
+    assert!(c.takeover("s1", "s3").unwrap_err().0.contains("already running"));
+    // Survives a manager restart.
+    let mut c = Cluster::from_json(&c.to_json(), 3_600).unwrap();
+    assert!(c.retiring.contains("s2"));
+    let sum2 = c.ring_checksum();
+    let done = |n: &NodeInfo, v: u64| Heartbeat { rebalanced: v, ..hb(n, sum2) };
+    c.heartbeat(done(&nodes[0], 2), 4_000);
+    c.heartbeat(done(&nodes[1], 2), 4_000);
+    assert_eq!(c.rebalance_progress(), Some((2, 3, 0)), "the dead node is not waited for");
+    c.heartbeat(done(&s3, 2), 4_000);
+    assert!(!c.rebalancing && c.previous.is_none());
+    assert!(!c.members.contains_key("s2"), "the dead node is gone");
+    assert!(c.retiring.is_empty());
+    assert!(!String::from_utf8(c.to_json()).unwrap().contains("retiring"));
+}
+
+#[test]
+fn takeover_of_a_live_node_waits_for_its_hand_over_unless_it_dies() {
+    let (mut c, nodes) = started();
+    let sum = c.ring_checksum();
+    let s3 = storage("s3", 14030);
+    for n in &nodes {
+        c.heartbeat(hb(n, sum), 0);
+    }
+    c.heartbeat(hb(&s3, 0), 0);
+    c.takeover("s0", "s3").unwrap();
+    assert_eq!(c.members["s0"].state, NodeState::Detached, "alive: it serves until handed over");
+    let sum2 = c.ring_checksum();
+    let done = |n: &NodeInfo, v: u64| Heartbeat { rebalanced: v, ..hb(n, sum2) };
+    for n in [&nodes[1], &nodes[2], &s3] {
+        c.heartbeat(done(n, 2), 1_000);
+    }
+    c.heartbeat(hb(&nodes[0], sum2), 1_000);
+    assert_eq!(c.rebalance_progress(), Some((3, 4, 0)));
+    assert!(c.rebalancing, "waits for s0's hand-over");
+    // Handed over and still alive: it stays, detached (it drops its copies).
+    let mut alive = c.clone();
+    alive.heartbeat(done(&nodes[0], 2), 1_100);
+    assert!(!alive.rebalancing);
+    assert_eq!(alive.members["s0"].state, NodeState::Detached);
+    assert!(alive.retiring.is_empty());
+    // s0 falls silent: given up.
+    for n in [&nodes[1], &nodes[2], &s3] {
+        c.heartbeat(done(n, 2), 4_000);
+    }
+    assert!(c.tick(4_100));
+    assert_eq!(c.members["s0"].state, NodeState::Stop);
+    c.heartbeat(done(&s3, 2), 4_200);
+    assert!(!c.rebalancing);
+    assert!(!c.members.contains_key("s0"));
+    // A detach is not a takeover: a silent detached node is still waited for.
+    let (mut c, nodes) = started();
+    for n in &nodes {
+        c.heartbeat(hb(n, sum), 0);
+    }
+    c.heartbeat(hb(&s3, 0), 0);
+    c.detach("s0").unwrap();
+    c.rebalance().unwrap();
+    c.tick(10_000);
+    assert_eq!(c.members["s0"].state, NodeState::Detached);
+}

@@ -5,7 +5,7 @@
 //! request), and their blocks are independent: [`update_many`] runs the same MD5 step on 4 or
 //! 16 streams with one vector instruction. Plain `u32` loops over lanes, written so the
 //! compiler vectorises them; the caller picks the instruction set by wrapping the call in
-//! `leofs_rt::cpu::with_best_simd` (everything here is `#[inline(always)]` for that reason).
+//! the runtime seam's `cpu::with_best_simd` (everything here is `#[inline(always)]` for that reason).
 //! Results are bit-identical to RFC 1321 (tested against the `md-5` crate).
 
 /// One MD5 stream: chaining value, bytes so far, and the partial block not hashed yet.
@@ -341,8 +341,9 @@ mod tests {
         }
     }
 
-    /// The tests run the portable code; the server runs it through `with_best_simd`, which
-    /// the runtime crate's tests and `bench/md5lanes` cover on AVX-512 and AVX2.
+    /// These tests run the baseline build of the lanes; the compiled-for-AVX copies are
+    /// checked against `md-5` by the server's `md5pool` test (through `with_best_simd`) and by
+    /// the `md5-lanes` benchmark at every width.
     fn leofs_test_simd(jobs: &mut [(&mut Md5Stream, &[u8])]) {
         update_many(jobs, WIDE_FROM_AVX512);
     }

@@ -111,9 +111,16 @@ impl ClusterClient {
 
     /// Replicas of `key` worth asking, primary first: serving nodes, then the rest (a node
     /// marked down may be back before the manager noticed), skipping recent failures.
+    /// During a rebalance, serving nodes that owned the key under the previous RING come
+    /// first: a node the new RING adds (a takeover's replacement) may not hold it yet, and
+    /// a quorum of old owners meets the replicas every earlier write was acknowledged by.
     fn candidates(&self, v: &View, key: &[u8]) -> Vec<usize> {
         let pref = v.ring.preference_list(key);
         let mut good: Vec<usize> = pref.iter().copied().filter(|&m| v.serving(m) && !self.suspect(v, m, key)).collect();
+        if let Some(prev) = &v.previous {
+            let old: Vec<&str> = prev.ring.preference_list(key).into_iter().map(|m| prev.id(m)).collect();
+            good.sort_by_key(|&m| !old.contains(&v.id(m)));
+        }
         let rest: Vec<usize> = pref.iter().copied().filter(|m| !good.contains(m)).collect();
         good.extend(rest);
         good

@@ -131,7 +131,7 @@ impl Manager {
             "previous_ring_checksum": c.previous.as_ref().map(|r| format!("{:016x}", r.checksum())),
             "consistency": {"n": cons.n, "w": cons.w, "r": cons.r, "d": cons.d},
             "stale_nodes": c.stale_nodes(),
-            "rebalance": c.rebalance_progress().map(|(done, all, pending)| json!({"nodes_done": done, "nodes": all, "copies_pending": pending})),
+            "rebalance": c.rebalance_progress().map(|(done, all, pending)| json!({"nodes_done": done, "nodes": all, "copies_pending": pending, "taken_over": c.retiring})),
             "nodes": nodes,
         })
     }
@@ -212,14 +212,7 @@ impl Manager {
                 ("POST", ["v1", "nodes", id, "detach"]) => self.command(|c| c.detach(id).map(|()| json!({"node": id, "state": "detached", "next": "run rebalance to move its data off"}))),
                 ("POST", ["v1", "nodes", id, "rollback"]) => self.command(|c| c.rollback(id).map(|()| json!({"node": id, "state": "running"}))),
                 ("POST", ["v1", "rebalance"]) => self.command(|c| c.rebalance().map(|r| json!({"ring_version": r.version(), "members": r.members().len()}))),
-                ("POST", ["v1", "takeover", from, to]) => self.command(|c| {
-                    if c.members.get(*to).is_none_or(|m| m.state != leofs_control::ring::NodeState::Attached) {
-                        return Err(leofs_control::cluster::Refused(format!("'{to}' must be a storage node that has joined as attached")));
-                    }
-                    c.detach(from)?;
-                    let r = c.rebalance()?;
-                    Ok(json!({"from": from, "to": to, "ring_version": r.version()}))
-                }),
+                ("POST", ["v1", "takeover", from, to]) => self.command(|c| c.takeover(from, to).map(|r| json!({"from": from, "to": to, "ring_version": r.version()}))),
                 ("DELETE", ["v1", "buckets", name]) => self.delete_bucket(name, body),
                 ("GET", ["v1", "buckets-deleting"]) => {
                     let progress = self.cluster.borrow().bucket_delete_progress();

@@ -11,6 +11,8 @@
 
 use super::storage::{enqueue, StorageCore, MQ_PREFIX};
 use super::View;
+use leofs_control::ring::NodeState;
+use leofs_engine::Entry;
 use std::collections::BTreeSet;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,6 +24,10 @@ const STEP: usize = 4096;
 /// Runs on core 0 of a storage node until `stop`.
 pub async fn run(sc: Rc<StorageCore>, stop: Arc<AtomicBool>) {
     let shared = sc.view.shared().clone();
+    // The RING version this node joined the RING with (it was not in the previous one), and
+    // the last version it compared itself with its peers for after joining.
+    let (mut joined, mut compared) = (0u64, 0u64);
+    let started_us = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64);
     while !stop.load(Ordering::Relaxed) {
         leofs_rt::task::sleep(Duration::from_millis(500)).await;
         if !shared.manager_synced.load(Ordering::Relaxed) {
@@ -34,17 +40,25 @@ pub async fn run(sc: Rc<StorageCore>, stop: Arc<AtomicBool>) {
             continue;
         }
         match &view.previous {
-            Some(prev) if shared.rebalanced.load(Ordering::Relaxed) < version => match hand_over(&sc, &view, prev, &stop).await {
-                Ok(()) => {
-                    shared.rebalanced.store(version, Ordering::Relaxed);
-                    shared.rebalance_pending.store(0, Ordering::Relaxed);
-                    log::info!("rebalance to RING version {version}: every copy this node owed is delivered");
+            Some(prev) if shared.rebalanced.load(Ordering::Relaxed) < version => {
+                if prev.index_of(&shared.node_id).is_none() && view.index_of(&shared.node_id).is_some() {
+                    joined = version;
                 }
-                Err(e) => log::warn!("rebalance hand-over: {e}; retrying"),
-            },
+                match hand_over(&sc, &view, prev, &stop).await {
+                    Ok(()) => {
+                        shared.rebalanced.store(version, Ordering::Relaxed);
+                        shared.rebalance_pending.store(0, Ordering::Relaxed);
+                        log::info!("rebalance to RING version {version}: every copy this node owed is delivered");
+                    }
+                    Err(e) => log::warn!("rebalance hand-over: {e}; retrying"),
+                }
+            }
             // Copies are dropped only once this node's repair queue is empty: a queued
-            // hand-over or repair reads the local copy when it is delivered.
-            None if shared.purged.load(Ordering::Relaxed) < version && shared.mq_total().is_empty() => match purge(&sc, &view).await {
+            // hand-over or repair reads the local copy when it is delivered. A node that has
+            // joined but is not in the RING yet (attached) keeps the copies written since it
+            // started: peers routing with a RING that names it already (a rebalance it has
+            // not heard of) send it its own keys.
+            None if shared.purged.load(Ordering::Relaxed) < version && shared.mq_total().is_empty() => match purge(&sc, &view, (view.all_states.get(&shared.node_id) == Some(&NodeState::Attached)).then_some(started_us)).await {
                 Ok(n) => {
                     shared.purged.store(version, Ordering::Relaxed);
                     // A node that never took part in a rebalance still counts as handed over.
@@ -57,18 +71,28 @@ pub async fn run(sc: Rc<StorageCore>, stop: Arc<AtomicBool>) {
             },
             _ => {}
         }
+        // Once the rebalance it joined in is over, a new owner compares itself with every
+        // peer (anti-entropy, as recover-node) and fetches what the hand-over missed: a key
+        // whose sender lacked it or held an older version, a write coordinated with the
+        // previous RING after the sender's scan.
+        if view.previous.is_none() && joined == version && compared < version && !shared.recovery.lock().running {
+            compared = version;
+            shared.recovery.lock().running = true;
+            log::info!("RING version {version}: joined; comparing with every peer for what the hand-over missed");
+            leofs_rt::task::spawn(super::sync::recover(sc.clone()));
+        }
     }
 }
 
-/// Every key this node holds, in key order, repair-queue records excluded.
+/// Every key this node holds, with its entry, in key order, repair-queue records excluded.
 async fn each_key(sc: &StorageCore, mut f: impl AsyncKeyFn) -> Result<(), String> {
     let mut after: Vec<u8> = Vec::new();
     loop {
         let batch = sc.shards.list_with(b"", &after, STEP, true).await.map_err(|e| e.to_string())?;
         let done = batch.len() < STEP;
-        for (k, _) in &batch {
+        for (k, e) in &batch {
             if !k.starts_with(MQ_PREFIX) {
-                f.call(k).await;
+                f.call(k, e).await;
             }
         }
         match batch.last() {
@@ -81,7 +105,7 @@ async fn each_key(sc: &StorageCore, mut f: impl AsyncKeyFn) -> Result<(), String
 
 /// An async callback over keys (a closure returning a future borrowing nothing).
 trait AsyncKeyFn {
-    async fn call(&mut self, key: &[u8]);
+    async fn call(&mut self, key: &[u8], entry: &Entry);
 }
 
 struct Queue<'a> {
@@ -94,7 +118,7 @@ struct Queue<'a> {
 }
 
 impl AsyncKeyFn for &mut Queue<'_> {
-    async fn call(&mut self, key: &[u8]) {
+    async fn call(&mut self, key: &[u8], _: &Entry) {
         let old: Vec<usize> = self.prev.ring.preference_list(key);
         // The first serving old owner sends, so a key travels once per new owner.
         let Some(&sender) = old.iter().find(|&&m| self.prev.serving(m)) else { return };
@@ -143,10 +167,21 @@ struct Purge<'a> {
     view: &'a View,
     me: String,
     dropped: u64,
+    changed: bool,
+    keep_since_us: Option<u64>,
 }
 
 impl AsyncKeyFn for &mut Purge<'_> {
-    async fn call(&mut self, key: &[u8]) {
+    async fn call(&mut self, key: &[u8], entry: &Entry) {
+        // A new RING (a rebalance begun meanwhile) may give this node the key: stop; the
+        // next purge is under that RING.
+        if self.changed || self.sc.view.get().ring.checksum() != self.view.ring.checksum() {
+            self.changed = true;
+            return;
+        }
+        if self.keep_since_us.is_some_and(|t| entry.version.timestamp_us >= t) {
+            return;
+        }
         let owns = self.view.ring.preference_list(key).into_iter().any(|m| self.view.id(m) == self.me);
         if !owns && self.sc.shards.forget(key.to_vec()).await.unwrap_or(false) {
             self.dropped += 1;
@@ -154,10 +189,14 @@ impl AsyncKeyFn for &mut Purge<'_> {
     }
 }
 
-/// Drops the copies this node does not own under the current RING.
-async fn purge(sc: &StorageCore, view: &View) -> Result<u64, String> {
-    let mut p = Purge { sc, view, me: sc.view.shared().node_id.clone(), dropped: 0 };
+/// Drops the copies this node does not own under the current RING, except those whose
+/// version is `keep_since_us` or later.
+async fn purge(sc: &StorageCore, view: &View, keep_since_us: Option<u64>) -> Result<u64, String> {
+    let mut p = Purge { sc, view, me: sc.view.shared().node_id.clone(), dropped: 0, changed: false, keep_since_us };
     each_key(sc, &mut p).await?;
+    if p.changed {
+        return Err(format!("the RING changed after {} copies were dropped; the next RING decides", p.dropped));
+    }
     Ok(p.dropped)
 }
 

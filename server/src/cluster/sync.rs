@@ -14,7 +14,7 @@ use leofs_control::cluster::{ControlReq, ControlResp, KeyDigest, KeyVersion};
 use leofs_control::ring::Ring;
 use leofs_engine::Entry;
 use leofs_net::rpc::Op;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::rc::Rc;
 use xxhash_rust::xxh3::Xxh3;
 
@@ -96,6 +96,10 @@ pub async fn keys(sc: &StorageCore, peer: &str, ranges: &[u16]) -> Result<Vec<Ke
 #[derive(Default, Clone, Debug, serde::Serialize)]
 pub struct RecoveryStatus {
     pub running: bool,
+    /// The RING version the latest run compared under, and whether a rebalance was running
+    /// then (its hand-over still under way).
+    pub ring_version: u64,
+    pub during_rebalance: bool,
     pub peers_done: usize,
     pub peers: usize,
     pub ranges_differing: usize,
@@ -124,8 +128,11 @@ pub async fn recover(sc: Rc<StorageCore>) {
     let leaving = |m: usize| view.states[m] == leofs_control::ring::NodeState::Detached;
     let peers: Vec<usize> = (0..view.ring.members().len()).filter(|&m| view.ring.members()[m].id != me && !leaving(m)).collect();
     let set = |f: &dyn Fn(&mut RecoveryStatus)| f(&mut shared.recovery.lock());
-    set(&|s| *s = RecoveryStatus { running: true, peers: peers.len(), ..Default::default() });
-    let mut requested: HashSet<Vec<u8>> = HashSet::new();
+    let (ring_version, during_rebalance) = (view.ring.version(), view.previous.is_some());
+    set(&|s| *s = RecoveryStatus { running: true, peers: peers.len(), ring_version, during_rebalance, ..Default::default() });
+    // Keys asked for so far, with the version asked for: a later peer holding a newer one
+    // is asked too.
+    let mut requested: HashMap<Vec<u8>, (u64, u32)> = HashMap::new();
     for m in peers {
         let peer = view.ring.members()[m].id.clone();
         if let Err(e) = recover_with(&sc, &view, m, &peer, &mut requested).await {
@@ -138,7 +145,7 @@ pub async fn recover(sc: Rc<StorageCore>) {
     log::info!("recovery finished: {:?}", shared.recovery.lock());
 }
 
-async fn recover_with(sc: &StorageCore, view: &View, m: usize, peer: &str, requested: &mut HashSet<Vec<u8>>) -> Result<(), String> {
+async fn recover_with(sc: &StorageCore, view: &View, m: usize, peer: &str, requested: &mut HashMap<Vec<u8>, (u64, u32)>) -> Result<(), String> {
     let me = sc.view.shared().node_id.clone();
     let mine: BTreeMap<u16, KeyDigest> = digests(sc, peer).await?.into_iter().map(|d| (d.range, d)).collect();
     let theirs: BTreeMap<u16, KeyDigest> = match ask(sc, view, m, &ControlReq::Digests { peer: me.clone() }).await? {
@@ -160,7 +167,8 @@ async fn recover_with(sc: &StorageCore, view: &View, m: usize, peer: &str, reque
         for (k, v) in &theirs {
             if mine.get(k).is_none_or(|mv| mv < v) {
                 let raw = hex::decode(k).map_err(|e| e.to_string())?;
-                if requested.insert(raw) {
+                if requested.get(&raw).is_none_or(|asked| asked < v) {
+                    requested.insert(raw, *v);
                     want.push(k.clone());
                 }
             }
