@@ -31,7 +31,7 @@ pub fn current_driver() -> Option<Driver> {
 }
 
 /// Allocations of at least this size get their own mapping, returned to the OS when freed.
-const MMAP_THRESHOLD: i32 = 1 << 20;
+const MMAP_THRESHOLD: i32 = 16 << 20;
 /// Free memory at the top of a heap beyond this is returned to the OS.
 const TRIM_THRESHOLD: i32 = 8 << 20;
 
