@@ -74,6 +74,10 @@ pub struct ServerArgs {
     /// Size of each preallocated log segment in MiB [default: 1024].
     #[arg(long, env = "LEOFS_SEGMENT_MIB")]
     pub segment_mib: Option<u64>,
+    /// RAM for the read cache of small objects (bodies up to 64 KiB), in MiB, shared by
+    /// the shards; 0 turns it off [default: 256].
+    #[arg(long, env = "LEOFS_CACHE_MIB")]
+    pub cache_mib: Option<u64>,
     /// Domain for virtual-hosted-style requests (`bucket.<domain>`).
     #[arg(long, env = "LEOFS_DOMAIN")]
     pub domain: Option<String>,

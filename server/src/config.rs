@@ -16,6 +16,8 @@ pub struct FileConfig {
     pub shards: Option<usize>,
     pub durability: Option<String>,
     pub segment_mib: Option<u64>,
+    /// Read cache of small objects, MiB for all shards together.
+    pub cache_mib: Option<u64>,
     pub domain: Option<String>,
     pub region: Option<String>,
     pub allow_buffered_io: Option<bool>,
@@ -63,6 +65,8 @@ pub struct ServerConfig {
     pub shards: usize,
     pub durability: Durability,
     pub segment_size: u64,
+    /// Read cache of small objects, bytes for all shards together (0: off).
+    pub cache_bytes: u64,
     pub domain: Option<String>,
     pub region: String,
     pub allow_buffered_io: bool,
@@ -85,6 +89,8 @@ pub struct ServerConfig {
     pub cluster: Option<ClusterCfg>,
 }
 
+/// The read cache of small objects, MiB for all shards together.
+pub const DEFAULT_CACHE_MIB: u64 = 256;
 /// Default chunk size of large objects, as LeoFS (`large_object.chunked_obj_len`).
 pub const DEFAULT_CHUNK_MIB: u64 = 5;
 /// S3's single-PUT limit, 5 GiB: the default and the most `max_put_mib` allows.
@@ -160,6 +166,10 @@ impl ServerConfig {
         if !(4..=4095).contains(&segment_mib) {
             return Err(format!("segment_mib must be between 4 and 4095, not {segment_mib}"));
         }
+        let cache_mib = args.cache_mib.or(file.cache_mib).unwrap_or(DEFAULT_CACHE_MIB);
+        if cache_mib > 1 << 20 {
+            return Err(format!("cache_mib must be at most {} (1 TiB), not {cache_mib}", 1u64 << 20));
+        }
         let max_object_mib = file.max_object_mib.unwrap_or(64).min(segment_mib / 2).max(1);
         let chunk_mib = file.chunk_mib.unwrap_or(DEFAULT_CHUNK_MIB);
         if chunk_mib == 0 {
@@ -184,6 +194,7 @@ impl ServerConfig {
             shards,
             durability,
             segment_size: segment_mib << 20,
+            cache_bytes: cache_mib << 20,
             domain: args.domain.clone().or(file.domain),
             region: args.region.clone().or(file.region).unwrap_or_else(|| "us-east-1".into()),
             allow_buffered_io: args.allow_buffered_io || file.allow_buffered_io.unwrap_or(false),

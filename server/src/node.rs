@@ -466,6 +466,7 @@ async fn open_shard(a: &CoreArgs) -> Result<Store<DirDisk>, String> {
         segment_size: a.cfg.segment_size,
         durability: a.cfg.durability,
         max_record_bytes: a.cfg.max_object_bytes + (64 << 10) + 65536 + 4096,
+        read_cache_bytes: (a.cfg.cache_bytes / a.cfg.shards as u64) as usize,
         ..EngineConfig::default()
     };
     let disk = DirDisk::new(&shard_dir(&a.cfg.data_dir, a.core), a.mode).map_err(|e| format!("cannot create shard directory: {e}"))?;

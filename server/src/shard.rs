@@ -207,6 +207,11 @@ impl Local {
     pub async fn get(&self, key: &[u8]) -> Result<Option<Got>, Error> {
         Ok(self.store.get(key).await?.map(|o| Got { entry: o.entry, meta: o.meta, body: BodyStream::Local(o.body) }))
     }
+
+    /// Reads the record from the disk, bypassing the read cache (scrub).
+    pub async fn get_from_disk(&self, key: &[u8]) -> Result<Option<Got>, Error> {
+        Ok(self.store.get_from_disk(key).await?.map(|o| Got { entry: o.entry, meta: o.meta, body: BodyStream::Local(o.body) }))
+    }
 }
 
 struct InflightGuard<'a> {

@@ -135,13 +135,17 @@ impl<F: DiskFile> BodyReader<F> {
     }
 }
 
-pub(crate) async fn get<D: Disk>(inner: &Inner<D>, key: &[u8]) -> Result<Option<Object<D::File>>> {
+pub(crate) async fn get<D: Disk>(inner: &Inner<D>, key: &[u8], use_cache: bool) -> Result<Option<Object<D::File>>> {
     let Some(entry) = inner.index.borrow().get(key).filter(|e| e.is_live()).copied() else {
         return Ok(None);
     };
     let Some(file) = inner.segs.borrow().get(&entry.loc.seg).map(|s| s.file.clone()) else {
         return Err(Error::Corrupt(format!("index points at missing segment {}", entry.loc.seg)));
     };
+    let hit = if use_cache { inner.cache.borrow_mut().get(key, entry.version) } else { None };
+    if let Some((meta, body)) = hit {
+        return Ok(Some(cached(entry, meta, &body, file, key)));
+    }
     let rec_off = entry.loc.off as u64;
     let rec_len = entry.loc.len as u64;
     let first_len = if rec_len <= WHOLE_READ { rec_len } else { rec_len.min(128 << 10) };
@@ -173,6 +177,9 @@ pub(crate) async fn get<D: Disk>(inner: &Inner<D>, key: &[u8]) -> Result<Option<
         // One-shot hash for a body read whole (faster than the streaming state).
         return Err(Error::Corrupt(format!("body checksum mismatch for key {}", String::from_utf8_lossy(key))));
     }
+    if whole {
+        inner.cache.borrow_mut().insert(key, entry.version, &meta, first_bytes);
+    }
     let mut hasher = Xxh3::new();
     if !whole {
         hasher.update(first_bytes);
@@ -194,4 +201,16 @@ pub(crate) async fn get<D: Disk>(inner: &Inner<D>, key: &[u8]) -> Result<Option<
         reader.first = Some(Chunk { buf, start: body_start, end: body_start + in_first });
     }
     Ok(Some(Object { entry, meta, body: reader }))
+}
+
+/// An object served from the read cache: its body copied into one chunk, nothing to read.
+fn cached<F: DiskFile>(entry: Entry, meta: ObjectMeta, body: &[u8], file: Rc<F>, key: &[u8]) -> Object<F> {
+    let len = body.len() as u64;
+    let first = (!body.is_empty()).then(|| {
+        let mut buf = AlignedBuf::with_capacity(body.len());
+        buf.extend_from_slice(body);
+        Chunk { buf, start: 0, end: body.len() }
+    });
+    let reader = BodyReader { file, key: key.into(), next: 0, left: 0, pos: len, want: (0, len), len, hasher: Xxh3::new(), expect: 0, first };
+    Object { entry, meta, body: reader }
 }

@@ -195,6 +195,10 @@ impl<D: Disk> Inner<D> {
         if let Some(s) = segs.get_mut(&e.loc.seg) {
             s.live += e.loc.len as u64;
         }
+        if cur.is_some_and(|c| c.version != e.version) {
+            // The cached copy can no longer be served: free its RAM now.
+            self.cache.borrow_mut().remove(&key);
+        }
         ix.insert(key, e);
         Some(e.loc)
     }

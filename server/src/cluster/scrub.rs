@@ -106,9 +106,9 @@ async fn pass(sc: &Rc<StorageCore>, stop: &AtomicBool, bytes_per_sec: u64) {
     }
 }
 
-/// Reads the whole record, which verifies its checksums.
+/// Reads the whole record from the disk (not the read cache), which verifies its checksums.
 async fn verify(sc: &StorageCore, key: &[u8]) -> Result<(), Error> {
-    let Some(mut got) = sc.shards.local.get(key).await? else { return Ok(()) };
+    let Some(mut got) = sc.shards.local.get_from_disk(key).await? else { return Ok(()) };
     while got.body.next().await?.is_some() {}
     Ok(())
 }

@@ -166,7 +166,10 @@ impl Scrape {
         counter(enc, "leofs_engine_fdatasync", "Time spent in fdatasync.", Some(Unit::Seconds), sync_s)?;
         counter(enc, "leofs_engine_checkpoints", "Index checkpoints written.", None, stats(|s| s.checkpoints))?;
         counter(enc, "leofs_engine_compacted_segments", "Segments reclaimed by compaction.", None, stats(|s| s.compacted_segments))?;
-        counter(enc, "leofs_engine_compaction_copied", "Live bytes compaction copied out of reclaimed segments.", Some(Unit::Bytes), stats(|s| s.compacted_bytes_copied))
+        counter(enc, "leofs_engine_compaction_copied", "Live bytes compaction copied out of reclaimed segments.", Some(Unit::Bytes), stats(|s| s.compacted_bytes_copied))?;
+        counter(enc, "leofs_engine_cache_hits", "Reads served from the read cache of small objects.", None, stats(|s| s.cache_hits))?;
+        counter(enc, "leofs_engine_cache_misses", "Reads of small objects the read cache could not serve.", None, stats(|s| s.cache_misses))?;
+        gauge(enc, "leofs_engine_cache", "RAM the read cache holds (keys, bodies, per-entry overhead).", Some(Unit::Bytes), stats(|s| s.cache_bytes))
     }
 }
 

@@ -1,0 +1,140 @@
+//! The read cache: small objects' metadata and bodies, verified when they were read from the
+//! disk, kept in RAM by least-recent use within a byte budget (LeoFS's gateways keep a
+//! similar object cache). A hit skips the disk read and the checksum; what makes it safe is
+//! the version: an entry is served only if the index still names the same version for the
+//! key (an overwrite or a delete changes or removes it; compaction moves a record but keeps
+//! its version and bytes), so no write path has to remember to invalidate it.
+
+use crate::meta::ObjectMeta;
+use crate::version::Version;
+use lru::LruCache;
+use std::rc::Rc;
+
+/// Bodies up to this size are cached: the cache is for small, hot objects; large ones
+/// stream from the disk at its full speed anyway.
+pub const MAX_CACHED_BODY: usize = 64 << 10;
+/// What an entry costs besides its key and body: its map slot, metadata and links.
+const ENTRY_OVERHEAD: usize = 160;
+
+pub(crate) struct Cached {
+    pub version: Version,
+    pub meta: ObjectMeta,
+    pub body: Rc<[u8]>,
+}
+
+pub(crate) struct ReadCache {
+    lru: LruCache<Box<[u8]>, Cached>,
+    bytes: usize,
+    budget: usize,
+    pub hits: u64,
+    pub misses: u64,
+}
+
+fn cost(key: &[u8], c: &Cached) -> usize {
+    key.len() + c.body.len() + ENTRY_OVERHEAD
+}
+
+impl ReadCache {
+    /// A cache holding at most `budget` bytes; 0 turns it off.
+    pub fn new(budget: usize) -> Self {
+        ReadCache { lru: LruCache::unbounded(), bytes: 0, budget, hits: 0, misses: 0 }
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.budget > 0
+    }
+
+    /// Bytes held (keys, bodies and a per-entry estimate).
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// The cached copy of `key` at `version`; a copy of another version is dropped.
+    pub fn get(&mut self, key: &[u8], version: Version) -> Option<(ObjectMeta, Rc<[u8]>)> {
+        if !self.enabled() {
+            return None;
+        }
+        match self.lru.get(key) {
+            Some(c) if c.version == version => {
+                self.hits += 1;
+                Some((c.meta.clone(), c.body.clone()))
+            }
+            Some(_) => {
+                self.misses += 1;
+                if let Some((k, old)) = self.lru.pop_entry(key) {
+                    self.bytes -= cost(&k, &old);
+                }
+                None
+            }
+            None => {
+                self.misses += 1;
+                None
+            }
+        }
+    }
+
+    /// Caches a verified small object, evicting the least recently used beyond the budget.
+    pub fn insert(&mut self, key: &[u8], version: Version, meta: &ObjectMeta, body: &[u8]) {
+        if !self.enabled() || body.len() > MAX_CACHED_BODY {
+            return;
+        }
+        let c = Cached { version, meta: meta.clone(), body: body.into() };
+        let add = cost(key, &c);
+        if add > self.budget {
+            return;
+        }
+        if let Some((k, old)) = self.lru.push(key.into(), c) {
+            // The same key's older entry (or, never here, an evicted one).
+            self.bytes -= cost(&k, &old);
+        }
+        self.bytes += add;
+        while self.bytes > self.budget {
+            match self.lru.pop_lru() {
+                Some((k, old)) => self.bytes -= cost(&k, &old),
+                None => break,
+            }
+        }
+    }
+
+    /// Drops `key`'s entry (its record is rewritten or gone).
+    pub fn remove(&mut self, key: &[u8]) {
+        if let Some((k, old)) = self.lru.pop_entry(key) {
+            self.bytes -= cost(&k, &old);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(t: u64) -> Version {
+        Version { timestamp_us: t, tiebreak: 0 }
+    }
+
+    #[test]
+    fn serves_only_the_version_the_index_names_and_stays_in_budget() {
+        let meta = ObjectMeta::default();
+        let mut c = ReadCache::new(3 * (4096 + 1 + ENTRY_OVERHEAD));
+        c.insert(b"a", v(1), &meta, &[1; 4096]);
+        assert_eq!(c.get(b"a", v(1)).map(|(_, b)| b[0]), Some(1));
+        assert!(c.get(b"a", v(2)).is_none(), "another version is a miss");
+        assert!(c.get(b"a", v(1)).is_none(), "and the stale copy is gone");
+        for (i, k) in [b"b", b"c", b"d"].iter().enumerate() {
+            c.insert(*k, v(1), &meta, &[i as u8; 4096]);
+        }
+        c.get(b"b", v(1));
+        c.insert(b"e", v(1), &meta, &[9; 4096]);
+        assert!(c.get(b"c", v(1)).is_none(), "least recently used evicted first");
+        assert!(c.get(b"b", v(1)).is_some());
+        assert!(c.bytes() <= 3 * (4096 + 1 + ENTRY_OVERHEAD));
+        c.insert(b"big", v(1), &meta, &vec![0; MAX_CACHED_BODY + 1]);
+        assert!(c.get(b"big", v(1)).is_none(), "large bodies are not cached");
+        c.remove(b"b");
+        assert!(c.get(b"b", v(1)).is_none());
+        assert_eq!((c.hits, c.misses), (3, 5));
+        let mut off = ReadCache::new(0);
+        off.insert(b"a", v(1), &meta, &[1]);
+        assert!(off.get(b"a", v(1)).is_none());
+    }
+}
