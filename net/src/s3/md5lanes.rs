@@ -73,7 +73,7 @@ impl Md5Stream {
 
 /// (The compiler builds the 4-lane width as four interleaved scalar streams, which hides MD5's
 /// latency chain; it vectorises the 16-lane one.)
-/// When the 16-lane kernel pays: measured with `leofs-bench md5` on AVX-512 (a 16-lane step
+/// When the 16-lane kernel pays: measured with the `md5-lanes` benchmark on AVX-512 (a 16-lane step
 /// costs ~190 ns, a 4-lane one ~150 ns, a one-lane one ~90 ns: from 6 streams), on AVX2 (from
 /// 8 streams) and on baseline x86-64 (never: 16 lanes of SSE2 spill registers and lose to 4).
 pub const WIDE_FROM_AVX512: Option<usize> = Some(6);
