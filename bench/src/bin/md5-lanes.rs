@@ -5,6 +5,7 @@
 //!
 //!     cargo run --release -p leofs-bench --bin md5-lanes [-- --mib 8]
 
+use leofs_engine::disk::SplitMix64;
 use leofs_net::s3::md5lanes::{self, Md5Stream};
 use leofs_rt::cpu::{self, Simd};
 use md5::Digest as _;
@@ -22,15 +23,8 @@ fn main() {
     };
     let data: Vec<Vec<u8>> = (0..16u64)
         .map(|l| {
-            let mut x = (l + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-            (0..size)
-                .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    x as u8
-                })
-                .collect()
+            let mut r = SplitMix64(l + 1);
+            (0..size / 8).flat_map(|_| r.next_u64().to_le_bytes()).collect()
         })
         .collect();
     let t = Instant::now();
