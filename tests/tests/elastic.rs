@@ -123,6 +123,11 @@ fn takeover_fills_a_replacement_of_a_dead_node_from_its_peers_under_load() {
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     eprintln!("takeover: {:?}; {} ok, {} failed {:?}\n{stdout}", started.elapsed(), during.ok, during.failed, during.errors);
     assert!(out.status.success() && stdout.contains("rebalance complete"), "leofs-adm takeover: {:?}\n{stdout}\n{stderr}", exited);
+    // The command waits for the replacement's comparison with its peers, not only the
+    // hand-over: when it says OK, the rebuild is over.
+    assert!(stdout.contains("storage-4 holds every key it owns"), "leofs-adm takeover returned before the rebuild: {stdout}");
+    let r = c.admin("GET", "/v1/nodes/storage-4/du", None).json()["recovery"].clone();
+    assert!(r["running"] == false && r["during_rebalance"] == false && r["ring_version"] == 2, "leofs-adm takeover said OK with the rebuild unfinished: {r}");
     assert!(during.ok > 20, "too little load during the takeover to judge: {}", during.ok);
     assert_eq!(during.failed_of("GET"), 0, "reads failed during the takeover: {:?}", during.errors);
     assert_eq!(during.failed, 0, "requests failed during the takeover: {:?}", during.errors);

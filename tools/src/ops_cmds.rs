@@ -203,7 +203,9 @@ pub struct Rebalance {
 
 /// Replace a node (typically a dead one) by a new one that joined as attached: the new node
 /// takes its place in the next RING and is filled from its peers; the old one leaves the
-/// cluster when the rebalance completes (a dead one is not waited for).
+/// cluster when the rebalance completes (a dead one is not waited for). Unless `--no-wait`,
+/// the command returns once the new node has also compared itself with every peer and
+/// fetched what it lacked.
 #[derive(Args, Debug, Clone, PartialEq, Eq)]
 pub struct Takeover {
     /// The node to replace.
@@ -221,14 +223,15 @@ pub fn bar(done: usize, all: usize) -> String {
     format!("[{}{}] {done}/{all} nodes", "#".repeat(filled), ".".repeat(width - filled))
 }
 
-fn follow(api: &Api, out: &mut dyn Write, started: &Value, no_wait: bool) -> Result<(), Error> {
+/// Follows a rebalance until it completes: `Ok(true)` then, `Ok(false)` when not waiting.
+fn follow(api: &Api, out: &mut dyn Write, started: &Value, no_wait: bool) -> Result<bool, Error> {
     if json_out(api, out, started)? {
-        return Ok(());
+        return Ok(false);
     }
     writeln!(out, "rebalancing to RING version {}", started.get("ring_version").and_then(Value::as_u64).unwrap_or(0))?;
     if no_wait {
         writeln!(out, "OK (follow it with `leofs-adm status`)")?;
-        return Ok(());
+        return Ok(false);
     }
     let start = std::time::Instant::now();
     loop {
@@ -240,8 +243,7 @@ fn follow(api: &Api, out: &mut dyn Write, started: &Value, no_wait: bool) -> Res
             }
             _ => {
                 writeln!(out, "rebalance complete")?;
-                writeln!(out, "OK")?;
-                return Ok(());
+                return Ok(true);
             }
         }
         std::thread::sleep(std::time::Duration::from_millis(1000));
@@ -251,7 +253,10 @@ fn follow(api: &Api, out: &mut dyn Write, started: &Value, no_wait: bool) -> Res
 impl Rebalance {
     pub fn run(&self, api: &Api, out: &mut dyn Write) -> Result<(), Error> {
         let started: Value = manager_call(api, "rebalance", "POST", "/v1/rebalance", None)?;
-        follow(api, out, &started, self.no_wait)
+        if follow(api, out, &started, self.no_wait)? {
+            writeln!(out, "OK")?;
+        }
+        Ok(())
     }
 }
 
@@ -259,7 +264,31 @@ impl Takeover {
     pub fn run(&self, api: &Api, out: &mut dyn Write) -> Result<(), Error> {
         let path = format!("/v1/takeover/{}/{}", encode_segment(&self.from), encode_segment(&self.to));
         let started: Value = manager_call(api, "takeover", "POST", &path, None)?;
-        follow(api, out, &started, self.no_wait)
+        if !follow(api, out, &started, self.no_wait)? {
+            return Ok(());
+        }
+        // After the hand-over the new node compares itself with every peer and fetches
+        // what it still lacks: the takeover is done when that pass, under the new RING, is.
+        let ring = started.get("ring_version").and_then(Value::as_u64).unwrap_or(0);
+        let du = format!("/v1/nodes/{}/du", encode_segment(&self.to));
+        let start = std::time::Instant::now();
+        loop {
+            let r: Value = manager_call(api, "takeover", "GET", &du, None)?;
+            let rec = r.get("recovery").cloned().unwrap_or(Value::Null);
+            let n = |k: &str| rec.get(k).and_then(Value::as_u64).unwrap_or(0);
+            let done = rec.get("running") == Some(&Value::Bool(false)) && rec.get("during_rebalance") == Some(&Value::Bool(false)) && n("ring_version") >= ring && n("peers_done") == n("peers");
+            if done {
+                let errors: Vec<String> = rec.get("errors").and_then(Value::as_array).map(|e| e.iter().map(|v| v.to_string()).collect()).unwrap_or_default();
+                if !errors.is_empty() {
+                    return Err(Error::new(format!("{} compared with its peers, with errors: {}", self.to, errors.join("; "))));
+                }
+                writeln!(out, "{} holds every key it owns (compared with {} peers)", self.to, n("peers"))?;
+                writeln!(out, "OK")?;
+                return Ok(());
+            }
+            writeln!(out, "filling {} from its peers: {}/{} peers compared ({:.0} s)", self.to, n("peers_done"), n("peers"), start.elapsed().as_secs_f64())?;
+            std::thread::sleep(std::time::Duration::from_millis(1000));
+        }
     }
 }
 
