@@ -145,9 +145,18 @@ fn every_cluster_process_serves_metrics_with_cluster_gauges() {
     }
     let procs: Vec<(&str, std::net::SocketAddr)> = vec![("manager", c.manager.admin), ("storage-1", c.storage[0].admin), ("gateway", c.gateway.admin)];
     for (name, addr) in &procs {
-        let r = leofs_tests::http::send(*addr, "GET", "/metrics", &[], b"").expect("GET /metrics");
-        assert_eq!(r.status, 200, "{name}: {}", r.text());
-        let text = r.text();
+        // The repair-queue gauge is refreshed by each pass of the repair worker (every
+        // 200 ms), so it may trail the last PUT by one pass.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let text = loop {
+            let r = leofs_tests::http::send(*addr, "GET", "/metrics", &[], b"").expect("GET /metrics");
+            assert_eq!(r.status, 200, "{name}: {}", r.text());
+            let text = r.text();
+            if *name != "storage-1" || text.contains("leofs_repair_queue_depth{target=\"storage-2\"}") || std::time::Instant::now() > deadline {
+                break text;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        };
         assert!(text.contains("leofs_ring_version 1\n"), "{name}:\n{text}");
         assert!(text.contains("leofs_node_state{node=\"storage-3\",state=\"running\"} 1"), "{name}:\n{text}");
         if *name == "storage-1" {
