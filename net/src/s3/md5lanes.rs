@@ -39,10 +39,35 @@ impl Md5Stream {
         self.len == 0
     }
 
-    /// Hashes `data` on this stream alone (scalar).
-    #[inline(always)]
-    pub fn update(&mut self, data: &[u8]) {
-        update_many(&mut [(self, data)], None);
+    /// Hashes `data` on this stream alone: one lane, no allocation (small bodies take this
+    /// path on every PUT).
+    pub fn update(&mut self, mut data: &[u8]) {
+        self.len += data.len() as u64;
+        if self.tail_len > 0 {
+            let n = (64 - self.tail_len).min(data.len());
+            self.tail[self.tail_len..self.tail_len + n].copy_from_slice(&data[..n]);
+            self.tail_len += n;
+            data = &data[n..];
+            if self.tail_len < 64 {
+                return;
+            }
+            let block = self.tail;
+            self.compress_alone(&block);
+            self.tail_len = 0;
+        }
+        let mut blocks = data.chunks_exact(64);
+        for b in &mut blocks {
+            self.compress_alone(b.try_into().expect("64 bytes"));
+        }
+        let rest = blocks.remainder();
+        self.tail[..rest.len()].copy_from_slice(rest);
+        self.tail_len = rest.len();
+    }
+
+    fn compress_alone(&mut self, block: &[u8; 64]) {
+        let mut st = self.h.map(|h| [h]);
+        compress::<1>(&mut st, &[block]);
+        self.h = st.map(|s| s[0]);
     }
 
     /// The digest: pads per RFC 1321 and hashes the last one or two blocks.
@@ -53,15 +78,8 @@ impl Md5Stream {
         last[self.tail_len] = 0x80;
         let n = if self.tail_len < 56 { 64 } else { 128 };
         last[n - 8..n].copy_from_slice(&bits.to_le_bytes());
-        let mut st = [[0u32; 1]; 4];
-        for (s, h) in st.iter_mut().zip(self.h) {
-            s[0] = h;
-        }
         for block in last[..n].chunks_exact(64) {
-            compress::<1>(&mut st, &[block.try_into().expect("64 bytes")]);
-        }
-        for (h, s) in self.h.iter_mut().zip(st) {
-            *h = s[0];
+            self.compress_alone(block.try_into().expect("64 bytes"));
         }
         let mut out = [0u8; 16];
         for (o, h) in out.chunks_exact_mut(4).zip(self.h) {
