@@ -7,8 +7,8 @@
 
 use crate::meta::ObjectMeta;
 use crate::version::Version;
+use leofs_rt::AlignedBuf;
 use lru::LruCache;
-use std::rc::Rc;
 
 /// Bodies up to this size are cached: the cache is for small, hot objects; large ones
 /// stream from the disk at its full speed anyway.
@@ -19,7 +19,7 @@ const ENTRY_OVERHEAD: usize = 160;
 pub(crate) struct Cached {
     pub version: Version,
     pub meta: ObjectMeta,
-    pub body: Rc<[u8]>,
+    pub body: Box<[u8]>,
 }
 
 pub(crate) struct ReadCache {
@@ -49,15 +49,18 @@ impl ReadCache {
         self.bytes
     }
 
-    /// The cached copy of `key` at `version`; a copy of another version is dropped.
-    pub fn get(&mut self, key: &[u8], version: Version) -> Option<(ObjectMeta, Rc<[u8]>)> {
+    /// The cached copy of `key` at `version`, its body copied into a read buffer; a copy of
+    /// another version is dropped.
+    pub fn get(&mut self, key: &[u8], version: Version) -> Option<(ObjectMeta, AlignedBuf)> {
         if !self.enabled() {
             return None;
         }
         match self.lru.get(key) {
             Some(c) if c.version == version => {
                 self.hits += 1;
-                Some((c.meta.clone(), c.body.clone()))
+                let mut buf = AlignedBuf::with_capacity(c.body.len().max(1));
+                buf.extend_from_slice(&c.body);
+                Some((c.meta.clone(), buf))
             }
             Some(_) => {
                 self.misses += 1;
@@ -117,7 +120,7 @@ mod tests {
         let meta = ObjectMeta::default();
         let mut c = ReadCache::new(3 * (4096 + 1 + ENTRY_OVERHEAD));
         c.insert(b"a", v(1), &meta, &[1; 4096]);
-        assert_eq!(c.get(b"a", v(1)).map(|(_, b)| b[0]), Some(1));
+        assert_eq!(c.get(b"a", v(1)).map(|(_, b)| b.as_slice()[0]), Some(1));
         assert!(c.get(b"a", v(2)).is_none(), "another version is a miss");
         assert!(c.get(b"a", v(1)).is_none(), "and the stale copy is gone");
         for (i, k) in [b"b", b"c", b"d"].iter().enumerate() {

@@ -144,7 +144,7 @@ pub(crate) async fn get<D: Disk>(inner: &Inner<D>, key: &[u8], use_cache: bool) 
     };
     let hit = if use_cache { inner.cache.borrow_mut().get(key, entry.version) } else { None };
     if let Some((meta, body)) = hit {
-        return Ok(Some(cached(entry, meta, &body, file, key)));
+        return Ok(Some(cached(entry, meta, body, file, key)));
     }
     let rec_off = entry.loc.off as u64;
     let rec_len = entry.loc.len as u64;
@@ -203,14 +203,10 @@ pub(crate) async fn get<D: Disk>(inner: &Inner<D>, key: &[u8], use_cache: bool) 
     Ok(Some(Object { entry, meta, body: reader }))
 }
 
-/// An object served from the read cache: its body copied into one chunk, nothing to read.
-fn cached<F: DiskFile>(entry: Entry, meta: ObjectMeta, body: &[u8], file: Rc<F>, key: &[u8]) -> Object<F> {
-    let len = body.len() as u64;
-    let first = (!body.is_empty()).then(|| {
-        let mut buf = AlignedBuf::with_capacity(body.len());
-        buf.extend_from_slice(body);
-        Chunk { buf, start: 0, end: body.len() }
-    });
+/// An object served from the read cache: its body in one chunk, nothing to read.
+fn cached<F: DiskFile>(entry: Entry, meta: ObjectMeta, buf: AlignedBuf, file: Rc<F>, key: &[u8]) -> Object<F> {
+    let len = buf.len() as u64;
+    let first = (len > 0).then(|| Chunk { start: 0, end: buf.len(), buf });
     let reader = BodyReader { file, key: key.into(), next: 0, left: 0, pos: len, want: (0, len), len, hasher: Xxh3::new(), expect: 0, first };
     Object { entry, meta, body: reader }
 }
