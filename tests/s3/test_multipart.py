@@ -55,6 +55,23 @@ def test_managed_transfer_crc32(s3, bucket, tmp_path):
     assert "Uploads" not in s3.list_multipart_uploads(Bucket=bucket)
 
 
+def test_managed_transfer_with_parts_above_64mib(s3, bucket, tmp_path):
+    # A part larger than the largest engine record (64 MiB by default) is stored as chunks;
+    # S3 allows parts up to 5 GiB, and clients raise the part size for big files.
+    data = os.urandom(70 * MIB) + os.urandom(3 * MIB + 11)
+    src = tmp_path / "src.bin"
+    src.write_bytes(data)
+    cfg = TransferConfig(multipart_threshold=66 * MIB, multipart_chunksize=66 * MIB, max_concurrency=2)
+    s3.upload_file(str(src), bucket, "huge-parts", Config=cfg, ExtraArgs={"ChecksumAlgorithm": "CRC32"})
+    head = s3.head_object(Bucket=bucket, Key="huge-parts", PartNumber=1)
+    assert head["ContentLength"] == 66 * MIB
+    assert head["PartsCount"] == 2
+    got = s3.get_object(Bucket=bucket, Key="huge-parts", Range=f"bytes={66 * MIB - 5}-{66 * MIB + 4}")["Body"].read()
+    assert got == data[66 * MIB - 5:66 * MIB + 5]
+    assert hashlib.sha256(get(s3, bucket, "huge-parts")).digest() == hashlib.sha256(data).digest()
+    assert "Uploads" not in s3.list_multipart_uploads(Bucket=bucket)
+
+
 def test_ranges_across_varying_parts(s3, bucket):
     sizes = [5 * MIB + 1, 7 * MIB - 3, 5 * MIB, 123]
     parts = [os.urandom(n) for n in sizes]

@@ -752,3 +752,132 @@ fn cluster_gateway_stores_chunks_over_the_ring() {
     assert_eq!(s3("DELETE", "/ring/big", &[], b"").status, 204);
     assert_eq!(s3("GET", "/ring/big", &[], b"").status, 404);
 }
+
+// --- multipart parts larger than a chunk (docs/format.md, "Large parts") -----------------
+
+/// The text of the first `<tag>` element of an XML body.
+fn elem(xml: &str, tag: &str) -> String {
+    let open = format!("<{tag}>");
+    let s = xml.find(&open).unwrap_or_else(|| panic!("no <{tag}> in {xml}")) + open.len();
+    let e = xml[s..].find(&format!("</{tag}>")).expect("closing tag") + s;
+    xml[s..e].to_string()
+}
+
+fn upload_part(server: &Server, path: &str, id: &str, n: u32, body: &[u8], extra: &[(&str, &str)]) -> Response {
+    server.s3_root("PUT", path, &format!("partNumber={n}&uploadId={id}"), extra, body)
+}
+
+fn complete_xml(parts: &[(u32, &str)]) -> String {
+    let parts: String = parts.iter().map(|(n, e)| format!("<Part><PartNumber>{n}</PartNumber><ETag>{e}</ETag></Part>")).collect();
+    format!("<CompleteMultipartUpload>{parts}</CompleteMultipartUpload>")
+}
+
+/// Parts larger than a chunk are streamed into chunks, so a part may exceed the largest
+/// record (here 16 MiB: half of a 32 MiB segment), up to S3's 5 GiB. Replaced, left-out,
+/// failed and aborted part uploads leave no live bytes; the object reads back whole, by
+/// range across part and chunk boundaries, and by part number.
+#[test]
+fn large_parts_are_chunked_and_reclaimed() {
+    let server = small_chunk_server("");
+    make_bucket(&server, "mpl");
+    let src = data(50, 6 * MIB + 77);
+    assert_eq!(put(&server, "/mpl/src", &src, &[]).status, 200);
+    let base = live(&server);
+
+    let r = server.s3_root("POST", "/mpl/obj", "uploads=", &[], b"");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let id = elem(&r.text(), "UploadId");
+    // Part 1: above the 16 MiB record limit that used to bound a part.
+    let p1 = data(51, 17 * MIB + 5);
+    let r = upload_part(&server, "/mpl/obj", &id, 1, &p1, &[]);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let e1 = r.header("etag").unwrap().to_string();
+    assert_eq!(e1, format!("\"{}\"", md5_hex(&p1)), "a part's ETag is its MD5");
+    // Part 2: first a chunked upload, then replaced by a copy of a source range (chunked).
+    let p2a = data(52, 2 * MIB + MIB / 2);
+    assert_eq!(upload_part(&server, "/mpl/obj", &id, 2, &p2a, &[]).status, 200);
+    let (s, e) = (100u64, 5 * MIB + 106);
+    let r = server.s3_root("PUT", "/mpl/obj", &format!("partNumber=2&uploadId={id}"), &[("x-amz-copy-source", "/mpl/src"), ("x-amz-copy-source-range", &format!("bytes={s}-{e}"))], b"");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let p2 = src[s as usize..=e as usize].to_vec();
+    let e2 = elem(&r.text(), "ETag").replace("&quot;", "\"");
+    assert_eq!(e2, format!("\"{}\"", md5_hex(&p2)));
+    // A part whose Content-MD5 is wrong is refused, and its chunks go.
+    let wrong = base64(&[0u8; 16]);
+    let r = upload_part(&server, "/mpl/obj", &id, 4, &data(53, 3 * MIB), &[("content-md5", &wrong)]);
+    assert_eq!((r.status, code(&r)), (400, "BadDigest".to_string()), "{}", r.text());
+    // Part 5 is uploaded but left out of the object.
+    assert_eq!(upload_part(&server, "/mpl/obj", &id, 5, &data(54, 2 * MIB), &[]).status, 200);
+    // Part 3, the last: one record.
+    let p3 = data(55, 700 * 1024);
+    let e3 = upload_part(&server, "/mpl/obj", &id, 3, &p3, &[]).header("etag").unwrap().to_string();
+    let parts = server.s3_root("GET", "/mpl/obj", &format!("uploadId={id}"), &[], b"").text();
+    for (n, len) in [(1, p1.len()), (2, p2.len()), (3, p3.len()), (5, 2 * MIB as usize)] {
+        assert!(parts.contains(&format!("<PartNumber>{n}</PartNumber>")) && parts.contains(&format!("<Size>{len}</Size>")), "part {n}: {parts}");
+    }
+    assert!(!parts.contains("<PartNumber>4</PartNumber>"), "{parts}");
+
+    let xml = complete_xml(&[(1, &e1), (2, &e2), (3, &e3)]);
+    let r = server.s3_root("POST", "/mpl/obj", &format!("uploadId={id}"), &[], xml.as_bytes());
+    assert_eq!(r.status, 200, "{}", r.text());
+    let want_etag = {
+        let mut h = Md5::new();
+        for p in [&p1, &p2, &p3] {
+            let mut m = Md5::new();
+            m.update(p);
+            h.update(&m.finish());
+        }
+        format!("\"{}-3\"", hex(&h.finish()))
+    };
+    let body: Vec<u8> = [p1.as_slice(), &p2, &p3].concat();
+    let len = body.len() as u64;
+    let g = get(&server, "/mpl/obj", "", &[]);
+    assert_eq!(g.status, 200);
+    assert!(g.body == body, "the object reads back whole");
+    assert_eq!(g.header("etag"), Some(want_etag.as_str()));
+    // Only the object's bytes stay live: the replaced part 2, part 4's chunks, part 5 and
+    // the upload state are gone (record heads and manifests are small).
+    let grew = live(&server) - base;
+    assert!(grew >= len && grew < len + MIB / 4, "live bytes grew by {grew} for a {len}-byte object");
+
+    let mut rng = Rng(11);
+    let mut ranges: Vec<(u64, u64)> = (0..30)
+        .map(|_| {
+            let s = rng.below(len);
+            (s, s + rng.below((4 * MIB).min(len - s)))
+        })
+        .collect();
+    let b1 = p1.len() as u64;
+    let b2 = b1 + p2.len() as u64;
+    ranges.extend([(b1 - 3, b1 + 3), (b2 - 1, b2), (MIB - 1, MIB + 1), (b1 + MIB - 2, b1 + MIB + 2), (0, len - 1), (b1 - MIB, b2 + 10)]);
+    for (s, e) in ranges {
+        let r = get(&server, "/mpl/obj", "", &[("range", &format!("bytes={s}-{e}"))]);
+        assert_eq!(r.status, 206, "bytes={s}-{e}: {}", r.text());
+        assert!(r.body == body[s as usize..=e as usize], "bytes={s}-{e}");
+    }
+    for (n, p) in [(1, &p1), (2, &p2), (3, &p3)] {
+        let r = get(&server, "/mpl/obj", &format!("partNumber={n}"), &[]);
+        assert_eq!(r.status, 206, "part {n}: {}", r.text());
+        assert_eq!(r.header("x-amz-mp-parts-count"), Some("3"));
+        assert!(r.body == **p, "part {n}");
+    }
+    // A chunked copy of the multipart object reads back the same.
+    let r = server.s3_root("PUT", "/mpl/copy", "", &[("x-amz-copy-source", "/mpl/obj")], b"");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(get(&server, "/mpl/copy", "", &[]).body == body);
+    assert_eq!(server.s3_root("DELETE", "/mpl/copy", "", &[], b"").status, 204);
+
+    // An aborted upload of a large part leaves nothing.
+    let r = server.s3_root("POST", "/mpl/gone", "uploads=", &[], b"");
+    let id2 = elem(&r.text(), "UploadId");
+    assert_eq!(upload_part(&server, "/mpl/gone", &id2, 1, &data(56, 3 * MIB + 1), &[]).status, 200);
+    assert!(live(&server) - base >= len + 3 * MIB);
+    assert_eq!(server.s3_root("DELETE", "/mpl/gone", &format!("uploadId={id2}"), &[], b"").status, 204);
+    let grew = live(&server) - base;
+    assert!(grew < len + MIB / 4, "abort left {grew} live bytes");
+    // Deleting the object deletes its parts and their chunks.
+    assert_eq!(server.s3_root("DELETE", "/mpl/obj", "", &[], b"").status, 204);
+    let after = live(&server);
+    assert!(after < base + MIB / 4, "live {base} -> {after} after the delete");
+    assert!(get(&server, "/mpl/src", "", &[]).body == src);
+}

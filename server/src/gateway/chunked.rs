@@ -15,7 +15,7 @@
 
 use super::manifest::{self, Manifest, ManifestPart};
 use super::object::{base64_encode, etag, put_error};
-use super::payload::PayloadReader;
+use super::payload::{Digests, PayloadReader};
 use super::{engine_error, object_key, Ctx, Gateway, Response};
 use crate::backend::Backend;
 use crate::shard::{PutCond, PutError};
@@ -55,13 +55,18 @@ pub(super) async fn delete_all(shards: &Backend, keys: Vec<(u32, Vec<u8>)>) -> V
 
 type ChunkWrite = leofs_rt::task::JoinHandle<Result<Version, PutError>>;
 
-/// The chunks of one PUT being written: numbered from 1 in body order, each write its own
-/// task so the body keeps streaming in while earlier chunks reach the disk.
+/// The chunks of one PUT (or of one upload of a large part) being written: numbered from 1
+/// in body order, each write its own task so the body keeps streaming in while earlier
+/// chunks reach the disk.
 pub(super) struct ChunkWriter {
     shards: Backend,
-    bucket: String,
-    key: String,
+    /// Chunk `n`'s key is this + `n` as 5 digits.
+    prefix: Vec<u8>,
+    /// What the chunks belong to, for logs.
+    what: String,
     id: String,
+    /// The upload id, when these are the chunks of a part.
+    part_of: Option<String>,
     pieces: Vec<ManifestPart>,
     inflight: VecDeque<ChunkWrite>,
     /// Committed or aborted: nothing left to clean up on drop.
@@ -69,9 +74,20 @@ pub(super) struct ChunkWriter {
 }
 
 impl ChunkWriter {
+    /// The chunks of a single PUT of `bucket/key`, under a fresh put id.
     pub fn new(shards: Backend, bucket: &str, key: &str) -> ChunkWriter {
         let id = super::multipart::new_upload_id();
-        ChunkWriter { shards, bucket: bucket.to_string(), key: key.to_string(), id, pieces: Vec::new(), inflight: VecDeque::new(), settled: false }
+        let prefix = manifest::chunks_prefix(bucket, key, &id);
+        let what = format!("{bucket}/{key} put {id}");
+        ChunkWriter { shards, prefix, what, id, part_of: None, pieces: Vec::new(), inflight: VecDeque::new(), settled: false }
+    }
+
+    /// The chunks of part `n` of upload `upload` of `bucket/key`, under a fresh part-put-id.
+    pub fn for_part(shards: Backend, bucket: &str, key: &str, upload: &str, n: u32) -> ChunkWriter {
+        let id = super::multipart::new_upload_id();
+        let prefix = manifest::part_chunks_prefix(bucket, key, upload, &id);
+        let what = format!("{bucket}/{key} upload {upload} part {n} ({id})");
+        ChunkWriter { shards, prefix, what, id, part_of: Some(upload.to_string()), pieces: Vec::new(), inflight: VecDeque::new(), settled: false }
     }
 
     /// Chunks handed to [`write`](Self::write) so far.
@@ -88,7 +104,7 @@ impl ChunkWriter {
         let number = self.pieces.len() as u32 + 1;
         let size = data.len() as u64;
         self.pieces.push(ManifestPart { number, size, md5: [0; 16] });
-        let key = manifest::chunk_key(&self.bucket, &self.key, &self.id, number);
+        let key = self.key(number);
         let shards = self.shards.clone();
         let meta = ObjectMeta { size, ..ObjectMeta::default() };
         self.inflight.push_back(leofs_rt::task::spawn(async move { shards.put_chunk(key, meta, data).await }));
@@ -107,12 +123,29 @@ impl ChunkWriter {
         while !self.inflight.is_empty() {
             self.wait_oldest().await?;
         }
-        Ok(Manifest { upload_id: self.id.clone(), parts: self.pieces.clone(), chunked: true })
+        Ok(Manifest { upload_id: self.id.clone(), parts: self.pieces.clone(), chunked: true, part_of: self.part_of.clone() })
     }
 
     /// The manifest is durable: the chunks belong to the object now.
     pub fn commit(mut self) {
         self.settled = true;
+    }
+
+    /// Settles the chunks by the outcome of writing their manifest: kept once it is
+    /// durable; deleted when the write was refused (nothing written); kept too when the
+    /// write failed, since it may still surface after a restart (garbage at worst, never a
+    /// manifest of missing chunks; a sweep, a completion or an abort deletes them).
+    pub async fn settle(self, written: Result<Version, PutError>) -> Result<Version, S3Error> {
+        match written {
+            Err(e @ (PutError::Failed | PutError::Conflict)) => {
+                self.abort().await;
+                Err(put_error(e))
+            }
+            r => {
+                self.commit();
+                r.map_err(put_error)
+            }
+        }
     }
 
     /// The PUT failed: waits for the writes in flight, then deletes every chunk (best
@@ -121,11 +154,17 @@ impl ChunkWriter {
         self.settled = true;
         let writes = std::mem::take(&mut self.inflight);
         let keys = self.keys();
-        cleanup(self.shards.clone(), writes, keys, format!("{}/{} put {}", self.bucket, self.key, self.id)).await;
+        cleanup(self.shards.clone(), writes, keys, self.what.clone()).await;
+    }
+
+    fn key(&self, n: u32) -> Vec<u8> {
+        let mut k = self.prefix.clone();
+        k.extend_from_slice(format!("{n:05}").as_bytes());
+        k
     }
 
     fn keys(&self) -> Vec<(u32, Vec<u8>)> {
-        self.pieces.iter().map(|p| (p.number, manifest::chunk_key(&self.bucket, &self.key, &self.id, p.number))).collect()
+        self.pieces.iter().map(|p| (p.number, self.key(p.number))).collect()
     }
 }
 
@@ -144,10 +183,55 @@ impl Drop for ChunkWriter {
         if !self.settled && !self.pieces.is_empty() {
             let writes = std::mem::take(&mut self.inflight);
             let keys = self.keys();
-            let what = format!("{}/{} put {}", self.bucket, self.key, self.id);
-            leofs_rt::task::spawn(cleanup(self.shards.clone(), writes, keys, what));
+            leofs_rt::task::spawn(cleanup(self.shards.clone(), writes, keys, self.what.clone()));
         }
     }
+}
+
+/// Reads a payload to its end into chunks of `w`. Returns the verified digests and, when
+/// the whole body fits in one chunk (nothing was written), its bytes; otherwise an empty
+/// Vec. Every digest is checked before the last chunk is written, and so before any
+/// manifest. On an error the caller aborts `w`.
+pub(super) async fn read_into(mut reader: PayloadReader<'_, '_>, w: &mut ChunkWriter, chunk: usize) -> Result<(Vec<u8>, Digests), S3Error> {
+    let mut buf = Vec::with_capacity(chunk);
+    loop {
+        let room = chunk - buf.len();
+        if reader.read(&mut buf, room).await? == 0 {
+            break;
+        }
+        if buf.len() == chunk {
+            w.write(std::mem::take(&mut buf)).await?;
+            buf.reserve_exact(chunk);
+        }
+    }
+    let digests = reader.finish()?;
+    if w.count() > 0 && !buf.is_empty() {
+        w.write(std::mem::take(&mut buf)).await?;
+    }
+    Ok((buf, digests))
+}
+
+/// Copies a body stream into chunks of `w`, handing every piece to `seen` (hashers) on the
+/// way. On an error the caller aborts `w`.
+pub(super) async fn copy_into(body: &mut crate::shard::BodyStream, w: &mut ChunkWriter, chunk: usize, mut seen: impl FnMut(&[u8])) -> Result<(), S3Error> {
+    let mut buf = Vec::with_capacity(chunk);
+    while let Some(c) = body.next().await.map_err(engine_error)? {
+        let mut piece = &c.buf.as_slice()[c.start..c.end];
+        seen(piece);
+        while !piece.is_empty() {
+            let n = piece.len().min(chunk - buf.len());
+            buf.extend_from_slice(&piece[..n]);
+            piece = &piece[n..];
+            if buf.len() == chunk {
+                w.write(std::mem::take(&mut buf)).await?;
+                buf.reserve_exact(chunk);
+            }
+        }
+    }
+    if !buf.is_empty() {
+        w.write(buf).await?;
+    }
+    Ok(())
 }
 
 impl Gateway {
@@ -190,21 +274,7 @@ impl Gateway {
         meta.parts = 0;
         meta.chunks = Some((self.chunk_bytes as u32, m.parts.len() as u32));
         // The commit point: the new version exists once this record is durable.
-        let version = match self.shards.put(object_key(b, k), meta, m.encode(), cond).await {
-            Ok(v) => v,
-            // Refused: nothing was written.
-            Err(e @ (PutError::Failed | PutError::Conflict)) => {
-                w.abort().await;
-                return Err(put_error(e));
-            }
-            // A failed write may still surface after a restart: keep the chunks it would
-            // name (garbage at worst, never a manifest of missing chunks).
-            Err(e) => {
-                w.commit();
-                return Err(put_error(e));
-            }
-        };
-        w.commit();
+        let version = w.settle(self.shards.put(object_key(b, k), meta, m.encode(), cond).await).await?;
         self.reclaim(b, k, old.filter(|o| o.upload_id != m.upload_id)).await;
         Ok(version)
     }
@@ -217,31 +287,13 @@ impl Gateway {
         if k.contains('\0') {
             return Err(S3Error::invalid_argument("object keys of large objects may not contain NUL"));
         }
-        let chunk = self.chunk_bytes as usize;
         let mut w = ChunkWriter::new(self.shards.clone(), b, k);
         let mut hasher = md5.then(leofs_net::s3::checksum::Md5::new);
-        let copied = async {
-            let mut buf = Vec::with_capacity(chunk);
-            while let Some(c) = body.next().await.map_err(engine_error)? {
-                let mut piece = &c.buf.as_slice()[c.start..c.end];
-                if let Some(h) = &mut hasher {
-                    h.update(piece);
-                }
-                while !piece.is_empty() {
-                    let n = piece.len().min(chunk - buf.len());
-                    buf.extend_from_slice(&piece[..n]);
-                    piece = &piece[n..];
-                    if buf.len() == chunk {
-                        w.write(std::mem::take(&mut buf)).await?;
-                        buf.reserve_exact(chunk);
-                    }
-                }
+        let copied = copy_into(body, &mut w, self.chunk_bytes as usize, |piece| {
+            if let Some(h) = &mut hasher {
+                h.update(piece);
             }
-            if !buf.is_empty() {
-                w.write(buf).await?;
-            }
-            Ok::<_, S3Error>(())
-        };
+        });
         if let Err(e) = copied.await {
             w.abort().await;
             return Err(e);
@@ -255,35 +307,14 @@ impl Gateway {
     /// A PUT whose body is larger than the chunk size, or of unknown length: streamed into
     /// chunks, committed by its manifest. A body of unknown length that turns out no larger
     /// than one chunk is stored whole, like any small object.
-    pub(super) async fn put_large(&self, ctx: &Ctx<'_>, mut reader: PayloadReader<'_, '_>, mut meta: ObjectMeta, cond: PutCond) -> Result<Response, S3Error> {
+    pub(super) async fn put_large(&self, ctx: &Ctx<'_>, reader: PayloadReader<'_, '_>, mut meta: ObjectMeta, cond: PutCond) -> Result<Response, S3Error> {
         let (b, k) = (ctx.bucket(), ctx.key());
         if k.contains('\0') {
             return Err(S3Error::invalid_argument("object keys of large objects may not contain NUL"));
         }
         self.precheck(object_key(b, k), &cond).await?;
-        let chunk = self.chunk_bytes as usize;
         let mut w = ChunkWriter::new(self.shards.clone(), b, k);
-        let read = async {
-            let mut buf = Vec::with_capacity(chunk);
-            loop {
-                let room = chunk - buf.len();
-                if reader.read(&mut buf, room).await? == 0 {
-                    break;
-                }
-                if buf.len() == chunk {
-                    w.write(std::mem::take(&mut buf)).await?;
-                    buf.reserve_exact(chunk);
-                }
-            }
-            // Every digest is checked before the last chunk is written, and long before
-            // the manifest.
-            let digests = reader.finish()?;
-            if w.count() > 0 && !buf.is_empty() {
-                w.write(std::mem::take(&mut buf)).await?;
-            }
-            Ok::<_, S3Error>((buf, digests))
-        };
-        let (buf, d) = match read.await {
+        let (buf, d) = match read_into(reader, &mut w, self.chunk_bytes as usize).await {
             Ok(r) => r,
             Err(e) => {
                 w.abort().await;

@@ -9,6 +9,7 @@
 use crate::backend::Backend;
 use crate::shard::{BodyStream, OwnedChunk};
 use leofs_engine::{ChecksumAlgo as StoredAlgo, Error};
+use std::rc::Rc;
 use xxhash_rust::xxh3::xxh3_64;
 
 const UPLOAD_MAGIC: &[u8; 4] = b"LFUP";
@@ -16,8 +17,14 @@ const MANIFEST_MAGIC: &[u8; 4] = b"LFMF";
 const VERSION: u16 = 1;
 /// Bytes of one manifest part entry: number u32, reserved u32, size u64, md5 [16].
 const PART_ENTRY: usize = 32;
-/// Manifest flag: the pieces are the chunks of a single PUT, not multipart parts.
+/// Manifest flag: the pieces are chunks (of a single PUT, or of one large part), not
+/// multipart parts.
 const FLAG_CHUNKED: u32 = 1;
+/// Manifest flag (with [`FLAG_CHUNKED`]): the pieces are the chunks of one large part; the
+/// id field is the upload id followed by the part-put-id.
+const FLAG_PART_CHUNKS: u32 = 2;
+/// Length of an upload id, a put id and a part-put-id (32 hex digits).
+const ID_LEN: usize = 32;
 
 /// `bucket \0 mpu/`: the prefix of every upload of a bucket.
 pub fn uploads_prefix(bucket: &str) -> Vec<u8> {
@@ -39,6 +46,30 @@ pub fn upload_key(bucket: &str, key: &str, id: &str) -> Vec<u8> {
 pub fn parts_prefix(bucket: &str, key: &str, id: &str) -> Vec<u8> {
     let mut k = upload_key(bucket, key, id);
     k.extend_from_slice(b"\0part\0");
+    k
+}
+
+/// Everything an upload owns besides its state (its parts and part chunks): the state key
+/// + `\0`. Upload ids have a fixed length, so no other upload's keys share this prefix.
+pub fn upload_pieces_prefix(bucket: &str, key: &str, id: &str) -> Vec<u8> {
+    let mut k = upload_key(bucket, key, id);
+    k.push(0);
+    k
+}
+
+/// The prefix of every part chunk of an upload: the state key + `\0pchunk\0`.
+pub fn pchunks_prefix(bucket: &str, key: &str, id: &str) -> Vec<u8> {
+    let mut k = upload_key(bucket, key, id);
+    k.extend_from_slice(b"\0pchunk\0");
+    k
+}
+
+/// The prefix of the chunks of one upload of a large part: [`pchunks_prefix`] +
+/// part-put-id + `\0`; chunk `n` adds `n` as 5 digits.
+pub fn part_chunks_prefix(bucket: &str, key: &str, id: &str, put_id: &str) -> Vec<u8> {
+    let mut k = pchunks_prefix(bucket, key, id);
+    k.extend_from_slice(put_id.as_bytes());
+    k.push(0);
     k
 }
 
@@ -162,8 +193,12 @@ pub struct Manifest {
     /// The multipart upload id, or the put id of a chunked single PUT.
     pub upload_id: String,
     pub parts: Vec<ManifestPart>,
-    /// The pieces are the chunks of a single PUT (keys from [`chunk_key`], MD5s zero).
+    /// The pieces are chunks (keys from [`chunk_key`], or from [`part_chunks_prefix`] when
+    /// `part_of` is set; MD5s zero).
     pub chunked: bool,
+    /// The pieces are the chunks of one large part of this upload id; `upload_id` is then
+    /// the part-put-id.
+    pub part_of: Option<String>,
 }
 
 impl Manifest {
@@ -173,7 +208,11 @@ impl Manifest {
 
     /// The engine key of piece `number`: a part key, or a chunk key.
     pub fn piece_key(&self, bucket: &str, key: &str, number: u32) -> Vec<u8> {
-        if self.chunked {
+        if let Some(upload) = &self.part_of {
+            let mut k = part_chunks_prefix(bucket, key, upload, &self.upload_id);
+            k.extend_from_slice(format!("{number:05}").as_bytes());
+            k
+        } else if self.chunked {
             chunk_key(bucket, key, &self.upload_id, number)
         } else {
             part_key(bucket, key, &self.upload_id, number)
@@ -181,14 +220,23 @@ impl Manifest {
     }
 
     pub fn encode(&self) -> Vec<u8> {
-        let mut b = Vec::with_capacity(32 + self.upload_id.len() + self.parts.len() * PART_ENTRY);
+        let id = match &self.part_of {
+            Some(upload) => format!("{upload}{}", self.upload_id),
+            None => self.upload_id.clone(),
+        };
+        let flags = match (self.chunked, &self.part_of) {
+            (_, Some(_)) => FLAG_CHUNKED | FLAG_PART_CHUNKS,
+            (true, None) => FLAG_CHUNKED,
+            (false, None) => 0,
+        };
+        let mut b = Vec::with_capacity(32 + id.len() + self.parts.len() * PART_ENTRY);
         b.extend_from_slice(MANIFEST_MAGIC);
         b.extend_from_slice(&VERSION.to_le_bytes());
-        b.extend_from_slice(&(self.upload_id.len() as u16).to_le_bytes());
+        b.extend_from_slice(&(id.len() as u16).to_le_bytes());
         b.extend_from_slice(&(self.parts.len() as u32).to_le_bytes());
-        b.extend_from_slice(&(if self.chunked { FLAG_CHUNKED } else { 0 }).to_le_bytes());
+        b.extend_from_slice(&flags.to_le_bytes());
         b.extend_from_slice(&self.total().to_le_bytes());
-        b.extend_from_slice(self.upload_id.as_bytes());
+        b.extend_from_slice(id.as_bytes());
         for p in &self.parts {
             b.extend_from_slice(&p.number.to_le_bytes());
             b.extend_from_slice(&0u32.to_le_bytes());
@@ -206,7 +254,7 @@ impl Manifest {
         let u = u16::from_le_bytes([d[0], d[1]]) as usize;
         let n = u32::from_le_bytes(d[2..6].try_into().map_err(|_| corrupt("count"))?) as usize;
         let flags = u32::from_le_bytes(d[6..10].try_into().map_err(|_| corrupt("flags"))?);
-        if flags & !FLAG_CHUNKED != 0 {
+        if flags & !(FLAG_CHUNKED | FLAG_PART_CHUNKS) != 0 || flags == FLAG_PART_CHUNKS {
             return Err(corrupt("unknown manifest flags"));
         }
         let total = u64::from_le_bytes(d[10..18].try_into().map_err(|_| corrupt("total"))?);
@@ -214,7 +262,16 @@ impl Manifest {
         if rest.len() != u + n * PART_ENTRY {
             return Err(corrupt("manifest length"));
         }
-        let upload_id = String::from_utf8(rest[..u].to_vec()).map_err(|_| corrupt("upload id"))?;
+        let mut upload_id = String::from_utf8(rest[..u].to_vec()).map_err(|_| corrupt("upload id"))?;
+        let part_of = if flags & FLAG_PART_CHUNKS != 0 {
+            if u != 2 * ID_LEN || !upload_id.is_ascii() || !valid_upload_id(&upload_id[..ID_LEN]) || !valid_upload_id(&upload_id[ID_LEN..]) {
+                return Err(corrupt("part manifest ids"));
+            }
+            let put_id = upload_id.split_off(ID_LEN);
+            Some(std::mem::replace(&mut upload_id, put_id))
+        } else {
+            None
+        };
         let parts = rest[u..]
             .chunks_exact(PART_ENTRY)
             .map(|e| {
@@ -225,7 +282,7 @@ impl Manifest {
                 ManifestPart { number, size, md5 }
             })
             .collect();
-        let m = Manifest { upload_id, parts, chunked: flags & FLAG_CHUNKED != 0 };
+        let m = Manifest { upload_id, parts, chunked: flags & FLAG_CHUNKED != 0, part_of };
         if m.total() != total {
             return Err(corrupt("manifest total"));
         }
@@ -268,7 +325,7 @@ struct Fetch {
 }
 
 impl Fetch {
-    fn start(shards: Backend, key: Vec<u8>, size: u64, (s, e): (u64, u64)) -> Fetch {
+    fn start(shards: Backend, names: Rc<(String, String)>, key: Vec<u8>, size: u64, (s, e): (u64, u64)) -> Fetch {
         let (tx, rx) = leofs_rt::sync::cross::bounded(FETCH_QUEUE);
         leofs_rt::task::spawn(async move {
             let run = async {
@@ -277,6 +334,17 @@ impl Fetch {
                     return Err(corrupt("a piece's size differs from its manifest"));
                 }
                 let mut body = got.body;
+                if got.meta.chunks.is_some() {
+                    // A large part: its record is a part manifest; its bytes are in its chunks.
+                    let m = Manifest::decode(&read_all(&mut body).await?)?;
+                    if m.part_of.is_none() || m.total() != size {
+                        return Err(corrupt("a part manifest does not match its part"));
+                    }
+                    let mut parts = PartStream::with_names(shards.clone(), names, &m);
+                    parts.set_range(s, e);
+                    let _ = tx.send_async(Ok(Fetched::Stream(Box::new(BodyStream::Parts(Box::new(parts)))))).await;
+                    return Ok(());
+                }
                 body.set_range(s, e);
                 if !matches!(body, BodyStream::Local(_)) {
                     let _ = tx.send_async(Ok(Fetched::Stream(Box::new(body)))).await;
@@ -337,6 +405,8 @@ impl Fetch {
 /// MiB), never a whole object. A Range reads only the pieces it overlaps.
 pub struct PartStream {
     shards: Backend,
+    /// The object's bucket and key: a large part's chunk keys derive from them.
+    names: Rc<(String, String)>,
     /// (piece key, piece size) in object order.
     parts: Vec<(Vec<u8>, u64)>,
     /// Object bytes `[start, end)` to send.
@@ -349,8 +419,12 @@ pub struct PartStream {
 
 impl PartStream {
     pub fn new(shards: Backend, bucket: &str, key: &str, m: &Manifest) -> PartStream {
-        let parts = m.parts.iter().map(|p| (m.piece_key(bucket, key, p.number), p.size)).collect();
-        PartStream { shards, parts, range: (0, m.total()), next_part: (0, 0), cur: None, ahead: None }
+        PartStream::with_names(shards, Rc::new((bucket.to_string(), key.to_string())), m)
+    }
+
+    fn with_names(shards: Backend, names: Rc<(String, String)>, m: &Manifest) -> PartStream {
+        let parts = m.parts.iter().map(|p| (m.piece_key(&names.0, &names.1, p.number), p.size)).collect();
+        PartStream { shards, names, parts, range: (0, m.total()), next_part: (0, 0), cur: None, ahead: None }
     }
 
     /// Restricts the stream to object bytes `[start, end)`; only before the first `next`.
@@ -378,7 +452,7 @@ impl PartStream {
                 return None;
             }
             self.next_part = (pe, i + 1);
-            return Some(Fetch::start(self.shards.clone(), k.clone(), *size, (s - ps, e - ps)));
+            return Some(Fetch::start(self.shards.clone(), self.names.clone(), k.clone(), *size, (s - ps, e - ps)));
         }
     }
 
@@ -413,7 +487,7 @@ mod tests {
     fn roundtrips_and_rejects_damage() {
         let u = UploadState { algo: Some(StoredAlgo::Crc32), initiator: "root".into() };
         assert_eq!(UploadState::decode(&u.encode()).unwrap(), u);
-        let mut m = Manifest { upload_id: "ab".repeat(16), parts: vec![ManifestPart { number: 1, size: 5, md5: [1; 16] }, ManifestPart { number: 3, size: 7, md5: [2; 16] }], chunked: false };
+        let mut m = Manifest { upload_id: "ab".repeat(16), parts: vec![ManifestPart { number: 1, size: 5, md5: [1; 16] }, ManifestPart { number: 3, size: 7, md5: [2; 16] }], chunked: false, part_of: None };
         let b = m.encode();
         assert_eq!(Manifest::decode(&b).unwrap(), m);
         m.chunked = true;
@@ -433,6 +507,29 @@ mod tests {
             assert!(Manifest::decode(&x).is_err(), "flip at {i}");
         }
         assert!(Manifest::decode(&b[..b.len() - 1]).is_err());
+        // A large part's manifest: both ids in its id field, chunk keys under the upload.
+        let p = Manifest { upload_id: "cd".repeat(16), parts: m.parts.clone(), chunked: true, part_of: Some("ab".repeat(16)) };
+        let e = p.encode();
+        assert_eq!(e[12..16], [3, 0, 0, 0]);
+        assert_eq!(&e[24..88], format!("{}{}", "ab".repeat(16), "cd".repeat(16)).as_bytes());
+        assert_eq!(Manifest::decode(&e).unwrap(), p);
+        let mut want = part_chunks_prefix("b", "k", &"ab".repeat(16), &"cd".repeat(16));
+        want.extend_from_slice(b"00002");
+        assert_eq!(p.piece_key("b", "k", 2), want);
+        assert!(want.starts_with(&upload_pieces_prefix("b", "k", &"ab".repeat(16))));
+        assert!(!want.starts_with(&parts_prefix("b", "k", &"ab".repeat(16))));
+        // Flag 2 alone, or a part manifest whose id field is not two ids, is refused.
+        for (flags, id) in [(2u32, "ab".repeat(32)), (3, "ab".repeat(16)), (3, "xy".repeat(32))] {
+            let mut x = e.clone();
+            x.truncate(24);
+            x[6..8].copy_from_slice(&(id.len() as u16).to_le_bytes());
+            x[12..16].copy_from_slice(&flags.to_le_bytes());
+            x.extend_from_slice(id.as_bytes());
+            x.extend_from_slice(&e[88..e.len() - 8]);
+            let h = xxh3_64(&x).to_le_bytes();
+            x.extend_from_slice(&h);
+            assert!(Manifest::decode(&x).is_err(), "flags {flags} id {id}");
+        }
     }
 
     #[test]

@@ -7,25 +7,33 @@
 //! the state: the manifest is durable first, so a crash in between leaves an upload that
 //! can still be completed (again) or aborted without losing the object's parts.
 //!
-//! A part is one engine record, so it is limited to `max_object_bytes` (64 MiB by default),
-//! below S3's 5 GiB.
+//! A part no larger than one chunk is one record. A larger one (up to S3's 5 GiB) is
+//! streamed into part chunks and committed by a part manifest under the part's key
+//! (docs/format.md, "Large parts"), so the gateway holds a few chunks of it at a time.
 
+use super::chunked::{copy_into, read_into, ChunkWriter, MIN_CHUNK_BYTES};
 use super::manifest::{self, read_all, Manifest, ManifestPart, UploadState};
 use super::object::{base64_encode, check_conditions, etag, from_stored, meta_from_request, put_error, to_stored};
 use super::{engine_error, object_key, payload, Access, Ctx, Gateway, Response, Who};
 use crate::conn::BodyIn;
 use crate::shard::{BodyStream, PutCond};
-use leofs_engine::{Entry, ObjectMeta};
+use leofs_engine::{Entry, ObjectMeta, Version};
 use leofs_net::s3::checksum::{ChecksumAlgo, Md5};
 use leofs_net::s3::error::{S3Error, S3ErrorCode};
 use leofs_net::s3::router::parse_part_number;
 use leofs_net::s3::xml;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// S3's smallest part, except the last.
 pub const MIN_PART: u64 = 5 << 20;
 /// Most parts of one upload (S3's limit).
 pub const MAX_PARTS: usize = 10_000;
+/// S3's largest part (UploadPart, and the range of an UploadPartCopy).
+pub const MAX_PART_BYTES: u64 = 5 << 30;
+/// S3's largest object made by CompleteMultipartUpload.
+pub const MAX_MULTIPART_BYTES: u64 = 5 << 40;
+/// Keys listed (and deleted) per step when an upload's pieces are removed.
+const LIST_PAGE: usize = 1000;
 
 /// An upload, as its state record holds it.
 pub(super) struct Upload {
@@ -100,6 +108,13 @@ impl Gateway {
     /// (logged), never a wrong object.
     pub(super) async fn reclaim(&self, bucket: &str, key: &str, old: Option<Manifest>) {
         let Some(m) = old else { return };
+        if !m.chunked {
+            // A multipart object: its parts and part chunks, with whatever a crash left there.
+            if let Err(e) = self.delete_prefix(&manifest::upload_pieces_prefix(bucket, key, &m.upload_id)).await {
+                log::warn!("leaving pieces of {bucket}/{key} upload {}: {e}", m.upload_id);
+            }
+            return;
+        }
         let keys: Vec<(u32, Vec<u8>)> = m.parts.iter().map(|p| (p.number, m.piece_key(bucket, key, p.number))).collect();
         for (n, e) in super::chunked::delete_all(&self.shards, keys).await {
             log::warn!("leaving piece {n} of {bucket}/{key} ({} {}): {e}", if m.chunked { "put" } else { "upload" }, m.upload_id);
@@ -140,19 +155,95 @@ impl Gateway {
     pub(super) async fn upload_part(&self, ctx: &Ctx<'_>, body: &mut BodyIn<'_>) -> Result<Response, S3Error> {
         let n = parse_part_number(ctx.route.param("partNumber").unwrap_or(""))?;
         let up = self.upload(ctx).await?;
-        let p = payload::read(ctx, body, self.max_object_bytes).await?;
-        if let (Some(want), Some((got, _))) = (up.state.algo, &p.checksum) {
+        let (b, k) = (ctx.bucket(), ctx.key());
+        let mut reader = payload::PayloadReader::begin(ctx, body, MAX_PART_BYTES)?;
+        let mut w = ChunkWriter::for_part(self.shards.clone(), b, k, &up.id, n);
+        // Up to one chunk: one record, as a small PUT. Larger, or of unknown length: chunks.
+        let read = match reader.declared().filter(|len| *len <= self.chunk_bytes) {
+            Some(declared) => {
+                reader.cap(self.chunk_bytes);
+                let mut data = Vec::with_capacity(declared as usize);
+                async {
+                    while reader.read(&mut data, usize::MAX).await? > 0 {}
+                    Ok((data, reader.finish()?))
+                }
+                .await
+            }
+            None => read_into(reader, &mut w, self.chunk_bytes as usize).await,
+        };
+        let (data, d) = match read {
+            Ok(r) => r,
+            Err(e) => {
+                w.abort().await;
+                return Err(e);
+            }
+        };
+        if let (Some(want), Some((got, _))) = (up.state.algo, &d.checksum) {
             if to_stored(*got) != want {
+                w.abort().await;
                 return Err(S3Error::invalid_request(format!("Checksum Type mismatch occurred, expected checksum Type: {}", from_stored(want).as_str().to_lowercase())));
             }
         }
-        let meta = ObjectMeta { size: p.data.len() as u64, md5: p.md5, checksum: p.checksum.clone().map(|(a, v)| (to_stored(a), v)), ..ObjectMeta::default() };
-        self.shards.put_chunk(manifest::part_key(ctx.bucket(), ctx.key(), &up.id, n), meta, p.data).await.map_err(put_error)?;
-        let mut r = Response::empty(200).header("etag", etag(&p.md5, 0));
-        if let Some((a, v)) = &p.checksum {
+        let meta = ObjectMeta { size: d.len, md5: d.md5, checksum: d.checksum.clone().map(|(a, v)| (to_stored(a), v)), ..ObjectMeta::default() };
+        self.commit_part(b, k, &up.id, n, w, meta, data).await?;
+        let mut r = Response::empty(200).header("etag", etag(&d.md5, 0));
+        if let Some((a, v)) = &d.checksum {
             r = r.header(a.header_name(), base64_encode(v));
         }
         Ok(r)
+    }
+
+    /// The manifest of part `n` of an upload, if that part is a large one (chunks).
+    async fn part_manifest(&self, b: &str, k: &str, id: &str, n: u32, e: Option<Entry>) -> Result<Option<Manifest>, S3Error> {
+        let key = manifest::part_key(b, k, id, n);
+        let e = match e {
+            Some(e) => e,
+            None => match self.shards.stat(key.clone()).await.map_err(engine_error)? {
+                Some(e) => e,
+                None => return Ok(None),
+            },
+        };
+        // A part manifest is far shorter than its part; a cluster entry has no length.
+        if e.size <= MIN_CHUNK_BYTES || (e.loc.len != 0 && u64::from(e.loc.len) >= e.size) {
+            return Ok(None);
+        }
+        let Some(mut got) = self.shards.get(key).await.map_err(engine_error)? else { return Ok(None) };
+        if got.meta.chunks.is_none() {
+            return Ok(None);
+        }
+        let m = Manifest::decode(&read_all(&mut got.body).await.map_err(engine_error)?).map_err(engine_error)?;
+        Ok(Some(m).filter(|m| m.part_of.as_deref() == Some(id)))
+    }
+
+    /// Writes part `n`: `data` as one record when `w` wrote no chunk, else the manifest of
+    /// `w`'s chunks (the part's commit point). Then deletes the chunks of the part upload it
+    /// replaced. `meta`: size, MD5 and checksum of the part.
+    #[allow(clippy::too_many_arguments)]
+    async fn commit_part(&self, b: &str, k: &str, id: &str, n: u32, mut w: ChunkWriter, mut meta: ObjectMeta, data: Vec<u8>) -> Result<Version, S3Error> {
+        let old = match self.part_manifest(b, k, id, n, None).await {
+            Ok(old) => old,
+            Err(e) => {
+                w.abort().await;
+                return Err(e);
+            }
+        };
+        let key = manifest::part_key(b, k, id, n);
+        let v = if w.count() == 0 {
+            w.commit();
+            self.shards.put_chunk(key, meta, data).await.map_err(put_error)?
+        } else {
+            let m = match w.finish().await {
+                Ok(m) => m,
+                Err(e) => {
+                    w.abort().await;
+                    return Err(e);
+                }
+            };
+            meta.chunks = Some((self.chunk_bytes as u32, m.parts.len() as u32));
+            w.settle(self.shards.put_chunk(key, meta, m.encode()).await).await?
+        };
+        self.reclaim(b, k, old).await;
+        Ok(v)
     }
 
     pub(super) async fn upload_part_copy(&self, ctx: &Ctx<'_>) -> Result<Response, S3Error> {
@@ -177,27 +268,44 @@ impl Gateway {
                 (a, b + 1)
             }
         };
-        if e - s > self.max_object_bytes {
-            return Err(S3Error::invalid_request("The specified copy source is larger than the maximum allowable size for a copy source"));
+        if e - s > MAX_PART_BYTES {
+            return Err(S3Error::invalid_request("The specified copy source is larger than the maximum allowable size for a copy source: 5368709120"));
         }
         self.expand(&sb, &sk, &mut got).await?;
         got.body.set_range(s, e);
         let mut md5 = Md5::new();
-        let mut data = Vec::with_capacity((e - s) as usize);
-        while let Some(c) = got.body.next().await.map_err(engine_error)? {
-            let piece = &c.buf.as_slice()[c.start..c.end];
+        let mut sum = up.state.algo.map(|a| from_stored(a).hasher());
+        let mut seen = |piece: &[u8]| {
             md5.update(piece);
-            data.extend_from_slice(piece);
+            if let Some(h) = &mut sum {
+                h.update(piece);
+            }
+        };
+        let mut w = ChunkWriter::for_part(self.shards.clone(), ctx.bucket(), ctx.key(), &up.id, n);
+        let mut data = Vec::new();
+        let copied = if e - s <= self.chunk_bytes {
+            // Up to one chunk: one record.
+            data.reserve_exact((e - s) as usize);
+            async {
+                while let Some(c) = got.body.next().await.map_err(engine_error)? {
+                    let piece = &c.buf.as_slice()[c.start..c.end];
+                    seen(piece);
+                    data.extend_from_slice(piece);
+                }
+                Ok(())
+            }
+            .await
+        } else {
+            copy_into(&mut got.body, &mut w, self.chunk_bytes as usize, seen).await
+        };
+        if let Err(err) = copied {
+            w.abort().await;
+            return Err(err);
         }
         let md5 = md5.finish();
-        let mut meta = ObjectMeta { size: data.len() as u64, md5, ..ObjectMeta::default() };
-        if let Some(a) = up.state.algo {
-            let mut h = from_stored(a).hasher();
-            h.update(&data);
-            meta.checksum = Some((a, h.finish()));
-        }
+        let meta = ObjectMeta { size: e - s, md5, checksum: up.state.algo.zip(sum.map(|h| h.finish())), ..ObjectMeta::default() };
         let checksums = meta.checksum.iter().map(|(a, v)| (from_stored(*a), base64_encode(v))).collect();
-        let v = self.shards.put_chunk(manifest::part_key(ctx.bucket(), ctx.key(), &up.id, n), meta, data).await.map_err(put_error)?;
+        let v = self.commit_part(ctx.bucket(), ctx.key(), &up.id, n, w, meta, data).await?;
         let result = xml::CopyResult { last_modified_ms: v.mtime_ms(), etag: etag(&md5, 0), checksums };
         Ok(Response::xml(200, result.to_copy_part_xml()))
     }
@@ -244,7 +352,10 @@ impl Gateway {
             }
             parts.push(ManifestPart { number: cp.part_number, size: e.size, md5: e.md5 });
         }
-        let m = Manifest { upload_id: up.id.clone(), parts, chunked: false };
+        let m = Manifest { upload_id: up.id.clone(), parts, chunked: false, part_of: None };
+        if m.total() > MAX_MULTIPART_BYTES {
+            return Err(S3Error::entity_too_large());
+        }
         let mut md5 = Md5::new();
         for p in &m.parts {
             md5.update(&p.md5);
@@ -266,10 +377,7 @@ impl Gateway {
         let old = self.manifest_of(b, k).await?.filter(|o| o.upload_id != up.id);
         self.shards.put(object_key(b, k), meta.clone(), m.encode(), PutCond::None).await.map_err(put_error)?;
         self.reclaim(b, k, old).await;
-        // Parts uploaded but left out of the object are garbage now.
-        for n in have.keys().filter(|n| !m.parts.iter().any(|p| p.number == **n)) {
-            let _ = self.shards.delete(manifest::part_key(b, k, &up.id, *n)).await;
-        }
+        self.tidy_completed(b, k, &up.id, &m, &have).await;
         self.shards.delete(manifest::upload_key(b, k, &up.id)).await.map_err(engine_error)?;
         let checksums = meta.checksum.iter().map(|(a, v)| (from_stored(*a), format!("{}-{}", base64_encode(v), meta.parts))).collect();
         let etag = super::etag_hex(&meta.md5, meta.parts);
@@ -286,17 +394,85 @@ impl Gateway {
     /// its state.
     pub(super) async fn abort_upload(&self, b: &str, k: &str, id: &str) -> Result<(), S3Error> {
         // After a crash mid-complete the object may already use these parts: keep them.
-        let completed = self.manifest_of(b, k).await?.is_some_and(|m| m.upload_id == id);
-        if !completed {
-            let prefix = manifest::parts_prefix(b, k, id);
-            let listed = self.shards.list(&prefix, b"", MAX_PARTS + 1).await.map_err(engine_error)?;
-            for (n, _) in parse_parts(prefix.len(), listed) {
-                self.shards.delete(manifest::part_key(b, k, id, n)).await.map_err(engine_error)?;
+        match self.manifest_of(b, k).await?.filter(|m| m.upload_id == id && !m.chunked) {
+            Some(m) => {
+                let prefix = manifest::parts_prefix(b, k, id);
+                let listed = self.shards.list(&prefix, b"", MAX_PARTS + 1).await.map_err(engine_error)?;
+                let have = parse_parts(prefix.len(), listed).into_iter().collect();
+                self.tidy_completed(b, k, id, &m, &have).await;
             }
+            // Parts and part chunks, named or orphaned.
+            None => self.delete_prefix(&manifest::upload_pieces_prefix(b, k, id)).await.map_err(engine_error)?,
         }
         // The state goes last: a crash before it leaves an upload that can be aborted again.
         self.shards.delete(manifest::upload_key(b, k, id)).await.map_err(engine_error)?;
         Ok(())
+    }
+
+    /// Deletes every key under `prefix`, a page at a time.
+    pub(super) async fn delete_prefix(&self, prefix: &[u8]) -> Result<(), leofs_engine::Error> {
+        let mut after: Vec<u8> = Vec::new();
+        loop {
+            let batch = self.shards.list(prefix, &after, LIST_PAGE).await?;
+            let Some((last, _)) = batch.last() else { return Ok(()) };
+            after = last.to_vec();
+            let full = batch.len() == LIST_PAGE;
+            let keys = batch.into_iter().enumerate().map(|(i, (k, _))| (i as u32, k.into_vec())).collect();
+            if let Some((_, e)) = super::chunked::delete_all(&self.shards, keys).await.into_iter().next() {
+                return Err(e);
+            }
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+
+    /// After upload `id` of `b/k` completed as `m`: deletes the parts `m` leaves out of
+    /// `have` (the upload's parts) and every part chunk no part of `m` names (of replaced
+    /// or crashed part uploads, of parts left out). Best effort: on any doubt (a part
+    /// manifest unreadable) part chunks are kept, as garbage, never a missing piece.
+    pub(super) async fn tidy_completed(&self, b: &str, k: &str, id: &str, m: &Manifest, have: &HashMap<u32, Entry>) {
+        let used: HashSet<u32> = m.parts.iter().map(|p| p.number).collect();
+        for n in have.keys().filter(|n| !used.contains(n)) {
+            let _ = self.shards.delete(manifest::part_key(b, k, id, *n)).await;
+        }
+        let prefix = manifest::pchunks_prefix(b, k, id);
+        if !matches!(self.shards.list(&prefix, b"", 1).await, Ok(l) if !l.is_empty()) {
+            return;
+        }
+        let mut live = HashSet::new();
+        for p in &m.parts {
+            match self.part_manifest(b, k, id, p.number, have.get(&p.number).copied()).await {
+                Ok(Some(pm)) => {
+                    live.insert(pm.upload_id);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    log::warn!("keeping the part chunks of {b}/{k} upload {id}: part {}: {}", p.number, e.code.as_str());
+                    return;
+                }
+            }
+        }
+        let mut after: Vec<u8> = Vec::new();
+        loop {
+            let Ok(batch) = self.shards.list(&prefix, &after, LIST_PAGE).await else { return };
+            let Some((last, _)) = batch.last() else { return };
+            after = last.to_vec();
+            let full = batch.len() == LIST_PAGE;
+            // `part-put-id \0 NNNNN` after the prefix.
+            let dead: Vec<(u32, Vec<u8>)> = batch
+                .into_iter()
+                .filter(|(key, _)| key.get(prefix.len()..prefix.len() + 32).and_then(|p| std::str::from_utf8(p).ok()).is_none_or(|p| !live.contains(p)))
+                .enumerate()
+                .map(|(i, (key, _))| (i as u32, key.into_vec()))
+                .collect();
+            for (_, e) in super::chunked::delete_all(&self.shards, dead).await {
+                log::warn!("leaving a part chunk of {b}/{k} upload {id}: {e}");
+            }
+            if !full {
+                return;
+            }
+        }
     }
 
     /// Deletes chunks of chunked PUTs that no object's manifest names, once older than

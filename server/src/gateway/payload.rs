@@ -10,14 +10,6 @@ use leofs_net::s3::checksum::{self, ChecksumAlgo, Hasher};
 use leofs_net::s3::md5lanes::Md5Stream;
 use leofs_net::s3::error::{S3Error, S3ErrorCode};
 
-/// A fully read and verified payload.
-pub struct Payload {
-    pub data: Vec<u8>,
-    pub md5: [u8; 16],
-    /// The verified checksum, if the client sent one (header or trailer).
-    pub checksum: Option<(ChecksumAlgo, Vec<u8>)>,
-}
-
 const READ_MAX: usize = 256 << 10;
 
 fn body_error(e: BodyError) -> S3Error {
@@ -310,16 +302,15 @@ impl<'r, 'b> PayloadReader<'r, 'b> {
 }
 
 /// Reads the whole payload (at most `max` bytes) and verifies every digest it carries.
-pub async fn read(ctx: &Ctx<'_>, body: &mut BodyIn<'_>, max: u64) -> Result<Payload, S3Error> {
+async fn read(ctx: &Ctx<'_>, body: &mut BodyIn<'_>, max: u64) -> Result<Vec<u8>, S3Error> {
     let mut r = PayloadReader::begin(ctx, body, max)?;
     let mut data = Vec::with_capacity(r.declared().unwrap_or(0).min(max) as usize);
     while r.read(&mut data, usize::MAX).await? > 0 {}
-    let d = r.finish()?;
-    Ok(Payload { data, md5: d.md5, checksum: d.checksum })
+    r.finish()?;
+    Ok(data)
 }
 
 /// Reads a small XML request body (at most `max` bytes).
 pub async fn read_small(ctx: &Ctx<'_>, body: &mut BodyIn<'_>, max: u64) -> Result<Vec<u8>, S3Error> {
-    let p = read(ctx, body, max).await.map_err(|e| if e.code == S3ErrorCode::EntityTooLarge { S3Error::malformed_xml() } else { e })?;
-    Ok(p.data)
+    read(ctx, body, max).await.map_err(|e| if e.code == S3ErrorCode::EntityTooLarge { S3Error::malformed_xml() } else { e })
 }
