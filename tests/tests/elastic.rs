@@ -13,7 +13,7 @@
 //! Any count of at least 10,000 works (nodes report their deletions 4096 at a time, and the
 //! restart must fall in the middle).
 
-use leofs_tests::checker::{Checker, Tally, BUCKET};
+use leofs_tests::checker::{load_through_rebalance, Checker, Tally, BUCKET};
 use leofs_tests::cluster::Cluster;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -317,5 +317,63 @@ fn delete_bucket_of_a_full_bucket_of_many_objects_completes_across_a_restart() {
         assert_eq!(c.s3("GET", &format!("/big-bucket/{k}"), "", b"").unwrap().status, 404, "{k}");
         let w = c.whereis(&format!("big-bucket/{k}"));
         assert!(w["replicas"].as_array().unwrap().iter().all(|r| r["present"] == false), "{w}");
+    }
+}
+
+/// A storage node that dies for good while a rebalance (3 → 4 nodes) waits for it is given
+/// up with `leofs-adm detach`: the rebalance stops waiting and completes, the node leaves the
+/// cluster, and every key is on the three nodes left, at one version, with no request
+/// failing once the node is given up. Without `detach` the rebalance would wait forever.
+#[test]
+fn a_node_dead_during_a_rebalance_is_given_up_with_detach() {
+    let mut c = Cluster::start(3, 1);
+    let r = c.s3("PUT", &format!("/{BUCKET}"), "", b"").unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    let mut ck = Checker::new(47, (0..150).map(|i| format!("gu-{i:03}")).collect());
+    let warm = ck.run(&c, Duration::from_secs(3), 5_000);
+    assert_eq!(warm.failed, 0, "the load failed with every node up: {:?}", warm.errors);
+
+    // storage-4 joins and the rebalance starts; storage-2 dies for good right after.
+    c.add_storage();
+    let r = c.admin("POST", "/v1/rebalance", None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    c.storage[1].kill9();
+    std::fs::remove_dir_all(c.storage_dir(1)).expect("remove storage-2's data");
+    let down = load_until(&c, &mut ck, "storage-2 marked stop", Duration::from_secs(15), |c| {
+        c.status()["nodes"].as_array().unwrap().iter().any(|n| n["id"] == "storage-2" && n["state"] == "stop")
+    });
+    let waiting = ck.run(&c, Duration::from_secs(4), 20_000);
+    let s = c.status();
+    assert!(!s["rebalance"].is_null(), "the rebalance completed without storage-2: {s:#}");
+    let (ok, failed) = (down.ok + waiting.ok, down.failed + waiting.failed);
+    assert!(ok > 20 && ok * 100 >= (ok + failed) * 99, "only {ok}/{} requests succeeded with storage-2 down: {:?} {:?}", ok + failed, down.errors, waiting.errors);
+
+    // A live node cannot be detached now; the dead one is given up.
+    let refused = c.adm(&["detach", "storage-1"]).output().unwrap();
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success() && why.contains("only a node that is down"), "{why}");
+    let out = c.adm(&["--json", "detach", "storage-2"]).output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && said.contains("given up"), "{said} {}", String::from_utf8_lossy(&out.stderr));
+    let during = load_through_rebalance(&c, &mut ck, Duration::from_secs(90));
+    assert_eq!(during.failed, 0, "requests failed while the rebalance finished: {:?}", during.errors);
+
+    // storage-4 compares itself with its peers once the rebalance is over.
+    let after = load_until(&c, &mut ck, "storage-4's anti-entropy with its peers", Duration::from_secs(60), |c| {
+        let r = c.admin("GET", "/v1/nodes/storage-4/du", None).json()["recovery"].clone();
+        r["ring_version"] == 3 && r["during_rebalance"] == false && r["running"] == false && r["peers"] == 2 && r["peers_done"] == 2
+    });
+    assert_eq!(after.failed, 0, "requests failed after the rebalance: {:?}", after.errors);
+    let s = c.wait_converged(Duration::from_secs(60));
+    assert_eq!(node_ids(&s), ["gateway-1", "storage-1", "storage-3", "storage-4"].map(String::from).into(), "{s:#}");
+    assert_eq!(s["ring_version"], 3, "{s:#}");
+    let ring: Vec<String> = c.admin("GET", "/v1/ring", None).json()["members"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(ring, ["storage-1", "storage-3", "storage-4"]);
+    ck.verify_reads(&c);
+    ck.verify_placement(&c);
+    for key in ck.model.keys() {
+        let w = c.whereis(&format!("{BUCKET}/{key}"));
+        let nodes: BTreeSet<&str> = w["replicas"].as_array().unwrap().iter().filter_map(|r| r["node"].as_str()).collect();
+        assert_eq!(nodes, ["storage-1", "storage-3", "storage-4"].into(), "{w}");
     }
 }

@@ -489,8 +489,13 @@ impl Cluster {
     }
 
     /// `detach`: take a node out of the next RING (it keeps serving until the rebalance that
-    /// moves its data off completes).
-    pub fn detach(&mut self, id: &str) -> Result<(), Refused> {
+    /// moves its data off completes). While a rebalance runs, only a node that is down can
+    /// be detached, and it is then given up (see [`Cluster::give_up`]): returns whether it
+    /// was.
+    pub fn detach(&mut self, id: &str) -> Result<bool, Refused> {
+        if self.rebalancing {
+            return self.give_up(id).map(|()| true);
+        }
         let n = self.consistency.n as usize;
         let Some(ring) = &self.ring else { return refuse("the cluster is not started") };
         if ring.member(id).is_none() {
@@ -502,6 +507,37 @@ impl Cluster {
             return refuse(format!("detaching '{id}' would leave {staying} storage node(s), fewer than N = {n}"));
         }
         self.members.get_mut(id).expect("ring member has a row").state = NodeState::Detached;
+        Ok(false)
+    }
+
+    /// `detach` of a node that died (`stop`) while a rebalance runs: the operator gives it up
+    /// for dead, as `takeover` does with the node it replaces. Without this a rebalance
+    /// would wait for it forever. The RING being rebalanced to loses it (a new version:
+    /// every node redoes its hand-over, now to the owners that replace it, and the first
+    /// serving old owner of each key sends in its place); the rebalance no longer waits for
+    /// it; when the rebalance completes, it leaves the members table with the repairs queued
+    /// for it. A node given up that comes back before that serves and hands over like a
+    /// detached one, and stays detached.
+    fn give_up(&mut self, id: &str) -> Result<(), Refused> {
+        let n = self.consistency.n as usize;
+        let (Some(cur), Some(prev)) = (&self.ring, &self.previous) else { return refuse("the rebalance has no previous RING") };
+        let Some(rec) = self.members.get(id) else { return refuse(format!("no such node '{id}'")) };
+        if cur.member(id).is_none() && prev.member(id).is_none() {
+            return refuse(format!("'{id}' is not in the RING"));
+        }
+        if rec.state != NodeState::Stop {
+            return refuse(format!("a rebalance is running: '{id}' is {}; only a node that is down (stop) can be detached now, and it is then given up for dead; otherwise wait for the rebalance to complete", rec.state.as_str()));
+        }
+        if cur.member(id).is_some() {
+            let members: Vec<Member> = cur.members().iter().filter(|m| m.id != id).cloned().collect();
+            if members.len() < n {
+                return refuse(format!("giving '{id}' up would leave {} storage node(s) in the RING, fewer than N = {n}", members.len()));
+            }
+            let next = Ring::new(cur.version() + 1, cur.consistency(), cur.distinct_zones(), members).map_err(Refused)?;
+            self.ring = Some(next);
+        }
+        log::warn!("node {id} is down and given up during the rebalance to RING version {}", self.ring.as_ref().map_or(0, Ring::version));
+        self.retiring.insert(id.to_owned());
         Ok(())
     }
 
@@ -607,12 +643,16 @@ impl Cluster {
                 log::info!("rebalance to RING version {} complete", self.ring.as_ref().map_or(0, Ring::version));
                 self.rebalancing = false;
                 self.previous = None;
-                // A node taken over leaves the members table if it is down; a live one stays
-                // detached, as after a detach, and drops its copies.
+                // A node taken over or given up leaves the members table if it is down; a
+                // live one stays detached, as after a detach, and drops its copies.
                 for id in std::mem::take(&mut self.retiring) {
-                    if self.members.get(&id).is_some_and(|m| m.state == NodeState::Stop) {
-                        log::info!("node {id} was taken over: removed from the cluster");
-                        self.members.remove(&id);
+                    match self.members.get_mut(&id) {
+                        Some(m) if m.state == NodeState::Stop => {
+                            log::info!("node {id} was taken over or given up: removed from the cluster");
+                            self.members.remove(&id);
+                        }
+                        Some(m) => m.state = NodeState::Detached,
+                        None => {}
                     }
                 }
                 true

@@ -125,7 +125,7 @@ fn rebalance_adds_attached_drops_detached_and_completes_when_all_handed_over() {
     let s3 = storage("s3", 14030);
     c.heartbeat(hb(&s3, 0), 0);
     assert_eq!(c.members["s3"].state, NodeState::Attached);
-    assert!(c.detach("s0").is_ok());
+    assert!(matches!(c.detach("s0"), Ok(false)));
     assert!(c.detach("s1").unwrap_err().0.contains("fewer than N"));
     let v = c.rebalance().unwrap().version();
     assert_eq!(v, 2);
@@ -245,4 +245,43 @@ fn takeover_of_a_live_node_waits_for_its_hand_over_unless_it_dies() {
     c.rebalance().unwrap();
     c.tick(10_000);
     assert_eq!(c.members["s0"].state, NodeState::Detached);
+}
+
+/// A node that dies while a rebalance waits for it is given up by `detach`: the RING being
+/// rebalanced to loses it, the rebalance stops waiting for it, and it leaves the members
+/// once the others have handed over. A live node cannot be detached mid-rebalance.
+#[test]
+fn a_node_down_during_a_rebalance_is_given_up_by_detach() {
+    let (mut c, nodes) = started();
+    let sum = c.ring_checksum();
+    for n in &nodes {
+        c.heartbeat(hb(n, sum), 0);
+    }
+    let s3 = storage("s3", 14030);
+    c.heartbeat(hb(&s3, 0), 0);
+    assert_eq!(c.rebalance().unwrap().version(), 2);
+    assert!(c.detach("s1").unwrap_err().0.contains("only a node that is down"), "s1 is alive");
+    // s1 falls silent; the others hand over to version 2, and the rebalance still waits.
+    let report = |c: &mut Cluster, n: &NodeInfo, version: u64, now_ms: i64| {
+        let mut h = hb(n, c.ring_checksum());
+        h.rebalanced = version;
+        c.heartbeat(h, now_ms);
+    };
+    for n in [&nodes[0], &nodes[2], &s3] {
+        report(&mut c, n, 2, 5_000);
+    }
+    c.tick(5_000);
+    assert_eq!(c.members["s1"].state, NodeState::Stop);
+    assert!(c.rebalancing, "a stopped node is waited for");
+    assert!(matches!(c.detach("s1"), Ok(true)));
+    let ring = c.ring.as_ref().unwrap();
+    let ids: Vec<&str> = ring.members().iter().map(|m| m.id.as_str()).collect();
+    assert_eq!((ring.version(), ids), (3, vec!["s0", "s2", "s3"]));
+    assert!(c.rebalancing, "the others hand over again, to version 3");
+    for n in [&nodes[0], &nodes[2], &s3] {
+        report(&mut c, n, 3, 5_500);
+    }
+    assert!(!c.rebalancing && c.previous.is_none());
+    assert!(!c.members.contains_key("s1"), "given up: gone with the rebalance");
+    assert!(c.detach("s1").unwrap_err().0.contains("not in the RING"));
 }

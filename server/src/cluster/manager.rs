@@ -209,7 +209,12 @@ impl Manager {
                         Reply::ok(200, self.whereis(&key).await)
                     }
                 }
-                ("POST", ["v1", "nodes", id, "detach"]) => self.command(|c| c.detach(id).map(|()| json!({"node": id, "state": "detached", "next": "run rebalance to move its data off"}))),
+                ("POST", ["v1", "nodes", id, "detach"]) => self.command(|c| {
+                    c.detach(id).map(|given_up| match given_up {
+                        false => json!({"node": id, "state": "detached", "next": "run rebalance to move its data off"}),
+                        true => json!({"node": id, "state": "given up", "next": "the running rebalance no longer waits for it; it leaves the cluster when the rebalance completes"}),
+                    })
+                }),
                 ("POST", ["v1", "nodes", id, "rollback"]) => self.command(|c| c.rollback(id).map(|()| json!({"node": id, "state": "running"}))),
                 ("POST", ["v1", "rebalance"]) => self.command(|c| c.rebalance().map(|r| json!({"ring_version": r.version(), "members": r.members().len()}))),
                 ("POST", ["v1", "takeover", from, to]) => self.command(|c| c.takeover(from, to).map(|r| json!({"from": from, "to": to, "ring_version": r.version()}))),
