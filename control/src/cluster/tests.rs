@@ -40,6 +40,18 @@ fn started() -> (Cluster, Vec<NodeInfo>) {
     (c, nodes)
 }
 
+/// A started cluster of s0..s2 whose nodes agree on the RING, and s3 joined as attached.
+fn started_with_one_attached() -> (Cluster, Vec<NodeInfo>, NodeInfo) {
+    let (mut c, nodes) = started();
+    let sum = c.ring_checksum();
+    for n in &nodes {
+        c.heartbeat(hb(n, sum), 0);
+    }
+    let s3 = storage("s3", 14030);
+    c.heartbeat(hb(&s3, 0), 0);
+    (c, nodes, s3)
+}
+
 #[test]
 fn start_needs_n_attached_nodes_and_makes_them_running() {
     let mut c = Cluster::default();
@@ -117,13 +129,7 @@ fn consistency_change_is_refused_while_checksums_disagree() {
 
 #[test]
 fn rebalance_adds_attached_drops_detached_and_completes_when_all_handed_over() {
-    let (mut c, nodes) = started();
-    let sum = c.ring_checksum();
-    for n in &nodes {
-        c.heartbeat(hb(n, sum), 0);
-    }
-    let s3 = storage("s3", 14030);
-    c.heartbeat(hb(&s3, 0), 0);
+    let (mut c, nodes, s3) = started_with_one_attached();
     assert_eq!(c.members["s3"].state, NodeState::Attached);
     assert!(matches!(c.detach("s0"), Ok(false)));
     assert!(c.detach("s1").unwrap_err().0.contains("fewer than N"));
@@ -252,13 +258,7 @@ fn takeover_of_a_live_node_waits_for_its_hand_over_unless_it_dies() {
 /// once the others have handed over. A live node cannot be detached mid-rebalance.
 #[test]
 fn a_node_down_during_a_rebalance_is_given_up_by_detach() {
-    let (mut c, nodes) = started();
-    let sum = c.ring_checksum();
-    for n in &nodes {
-        c.heartbeat(hb(n, sum), 0);
-    }
-    let s3 = storage("s3", 14030);
-    c.heartbeat(hb(&s3, 0), 0);
+    let (mut c, nodes, s3) = started_with_one_attached();
     assert_eq!(c.rebalance().unwrap().version(), 2);
     assert!(c.detach("s1").unwrap_err().0.contains("only a node that is down"), "s1 is alive");
     // s1 falls silent; the others hand over to version 2, and the rebalance still waits.
