@@ -103,9 +103,15 @@ fn read_all(mut s: TcpStream) -> Response {
 /// (UNSIGNED-PAYLOAD): the test never holds the object. Returns the response and the MD5
 /// of what was sent.
 fn put_stream(server: &Server, path: &str, seed: u64, len: u64, extra: &[(&str, &str)]) -> (Response, String) {
-    let (h, _) = signed(server, "PUT", path, "", extra, "UNSIGNED-PAYLOAD");
+    put_stream_q(server, path, "", seed, len, extra)
+}
+
+/// [`put_stream`] with a query (e.g. an UploadPart's `partNumber=N&uploadId=ID`).
+fn put_stream_q(server: &Server, path: &str, query: &str, seed: u64, len: u64, extra: &[(&str, &str)]) -> (Response, String) {
+    let (h, _) = signed(server, "PUT", path, query, extra, "UNSIGNED-PAYLOAD");
     let mut s = connect(server);
-    s.write_all(&head_bytes("PUT", path, &h, &format!("content-length: {len}\r\nconnection: close\r\n"))).unwrap();
+    let target = if query.is_empty() { path.to_string() } else { format!("{path}?{query}") };
+    s.write_all(&head_bytes("PUT", &target, &h, &format!("content-length: {len}\r\nconnection: close\r\n"))).unwrap();
     let mut md5 = Md5::new();
     let mut buf = vec![0u8; MIB as usize];
     let mut off = 0u64;
@@ -666,7 +672,8 @@ fn peak_rss<T>(pid: u32, f: impl FnOnce() -> T) -> (T, u64) {
 }
 
 /// A big object streamed through `leofs server` (default chunks, 5 MiB): the server's RSS
-/// rises by less than 64 MiB over the PUT and the GET, and the bytes come back exactly.
+/// rises by less than 64 MiB over the PUT and the GET, and the bytes come back exactly. So
+/// does a multipart part of 192 MiB (above the 64 MiB largest record, so it is chunks).
 /// Size: `LEOFS_BIG_MIB` MiB less 4321 bytes (not a whole number of chunks), 1024 MiB by
 /// default; 5120 is S3's (and the default) single-PUT limit.
 #[test]
@@ -714,6 +721,24 @@ fn big_object_streams_with_bounded_memory() {
         gr / MIB
     );
     assert!(pr < 64 * MIB && gr < 64 * MIB, "RSS rose by {} MiB (PUT) / {} MiB (GET)", pr / MIB, gr / MIB);
+
+    // One part of 192 MiB, streamed in: the part is never held whole.
+    let part_len = 192 * MIB + 11;
+    let r = server.s3_root("POST", "/huge/mp", "uploads=", &[], b"");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let id = elem(&r.text(), "UploadId");
+    let base = rss(pid);
+    let ((r, part_md5), part_peak) = peak_rss(pid, || put_stream_q(&server, "/huge/mp", &format!("partNumber=1&uploadId={id}"), 78, part_len, &[]));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("etag"), Some(format!("\"{part_md5}\"").as_str()));
+    let xml = complete_xml(&[(1, &format!("\"{part_md5}\""))]);
+    let r = server.s3_root("POST", "/huge/mp", &format!("uploadId={id}"), &[], xml.as_bytes());
+    assert_eq!(r.status, 200, "{}", r.text());
+    let (status, _, got_md5) = get_stream_check(&server, "/huge/mp", 78, part_len);
+    assert_eq!((status, got_md5.as_str()), (200, part_md5.as_str()));
+    let grew = part_peak.saturating_sub(base);
+    eprintln!("a {part_len}-byte part: RSS peak +{} MiB", grew / MIB);
+    assert!(grew < 64 * MIB, "RSS rose by {} MiB over one part", grew / MIB);
 }
 
 /// Through a cluster gateway: the chunks go to storage nodes over the RING (the gateway's
