@@ -776,6 +776,54 @@ fn cluster_gateway_stores_chunks_over_the_ring() {
     assert!(after + len <= before + MIB, "chunks deleted on overwrite: {before} -> {after}");
     assert_eq!(s3("DELETE", "/ring/big", &[], b"").status, 204);
     assert_eq!(s3("GET", "/ring/big", &[], b"").status, 404);
+
+    // A multipart part larger than a chunk: its chunks spread over the RING too, and an
+    // abort or a delete takes them all off every node.
+    let s3q = |method: &str, path: &str, query: &str, body: &[u8]| leofs_tests::http::s3(c.s3_addr, Some(&creds), method, path, query, &[], body).unwrap();
+    // The base once the deletes above have reached every copy (unchanged for 300 ms).
+    let base = {
+        let t = Instant::now();
+        let mut last: u64 = c.storage.iter().map(live_of).sum();
+        loop {
+            std::thread::sleep(Duration::from_millis(300));
+            let now: u64 = c.storage.iter().map(live_of).sum();
+            if now == last || t.elapsed() > Duration::from_secs(10) {
+                break now;
+            }
+            last = now;
+        }
+    };
+    let (p1, p2) = (data(6, 12 * MIB + 5), data(7, MIB));
+    let id = elem(&s3q("POST", "/ring/mp", "uploads=", b"").text(), "UploadId");
+    let e1 = s3q("PUT", "/ring/mp", &format!("partNumber=1&uploadId={id}"), &p1).header("etag").unwrap().to_string();
+    let e2 = s3q("PUT", "/ring/mp", &format!("partNumber=2&uploadId={id}"), &p2).header("etag").unwrap().to_string();
+    let r = s3q("POST", "/ring/mp", &format!("uploadId={id}"), complete_xml(&[(1, &e1), (2, &e2)]).as_bytes());
+    assert_eq!(r.status, 200, "{}", r.text());
+    let whole = [p1.as_slice(), &p2].concat();
+    assert!(s3("GET", "/ring/mp", &[], b"").body == whole, "a multipart object with a chunked part, through the cluster");
+    let (s, e) = (12 * MIB - 2, 12 * MIB + 9);
+    let g = s3("GET", "/ring/mp", &[("range", &format!("bytes={s}-{e}"))], b"");
+    assert!(g.status == 206 && g.body == whole[s as usize..=e as usize]);
+    let gone = elem(&s3q("POST", "/ring/gone", "uploads=", b"").text(), "UploadId");
+    assert_eq!(s3q("PUT", "/ring/gone", &format!("partNumber=1&uploadId={gone}"), &p1).status, 200);
+    assert_eq!(s3q("DELETE", "/ring/gone", &format!("uploadId={gone}"), b"").status, 204);
+    // A write is acknowledged by W (a delete by D) of the N = 3 copies: the last may land a
+    // moment later, so the totals are polled, for a bounded time.
+    let settled = |what: &str, ok: &dyn Fn(u64) -> bool| {
+        let t = Instant::now();
+        loop {
+            let live: u64 = c.storage.iter().map(live_of).sum();
+            if ok(live) {
+                return;
+            }
+            assert!(t.elapsed() < Duration::from_secs(10), "{what}: {base} -> {live} live bytes");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let copies = 3 * whole.len() as u64;
+    settled("N copies of the object and nothing of the aborted upload", &|l| l >= base + copies && l < base + copies + MIB);
+    assert_eq!(s3("DELETE", "/ring/mp", &[], b"").status, 204);
+    settled("the parts and their chunks deleted on every node", &|l| l < base + MIB);
 }
 
 // --- multipart parts larger than a chunk (docs/format.md, "Large parts") -----------------
