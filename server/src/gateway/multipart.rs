@@ -117,7 +117,7 @@ impl Gateway {
         }
         let keys: Vec<(u32, Vec<u8>)> = m.parts.iter().map(|p| (p.number, m.piece_key(bucket, key, p.number))).collect();
         for (n, e) in super::chunked::delete_all(&self.shards, keys).await {
-            log::warn!("leaving piece {n} of {bucket}/{key} ({} {}): {e}", if m.chunked { "put" } else { "upload" }, m.upload_id);
+            log::warn!("leaving chunk {n} of {bucket}/{key} (put {}): {e}", m.upload_id);
         }
     }
 
@@ -156,20 +156,12 @@ impl Gateway {
         let n = parse_part_number(ctx.route.param("partNumber").unwrap_or(""))?;
         let up = self.upload(ctx).await?;
         let (b, k) = (ctx.bucket(), ctx.key());
-        let mut reader = payload::PayloadReader::begin(ctx, body, MAX_PART_BYTES)?;
+        let reader = payload::PayloadReader::begin(ctx, body, MAX_PART_BYTES)?;
         let mut w = ChunkWriter::for_part(self.shards.clone(), b, k, &up.id, n);
         // Up to one chunk: one record, as a small PUT. Larger, or of unknown length: chunks.
-        let read = match reader.declared().filter(|len| *len <= self.chunk_bytes) {
-            Some(declared) => {
-                reader.cap(self.chunk_bytes);
-                let mut data = Vec::with_capacity(declared as usize);
-                async {
-                    while reader.read(&mut data, usize::MAX).await? > 0 {}
-                    Ok((data, reader.finish()?))
-                }
-                .await
-            }
-            None => read_into(reader, &mut w, self.chunk_bytes as usize).await,
+        let read = match reader.declared().is_some_and(|len| len <= self.chunk_bytes) {
+            true => reader.read_to_end(self.chunk_bytes).await,
+            false => read_into(reader, &mut w, self.chunk_bytes as usize).await,
         };
         let (data, d) = match read {
             Ok(r) => r,

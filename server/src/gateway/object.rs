@@ -175,15 +175,12 @@ impl Gateway {
             (None, Some(v)) => PutCond::Matches(v.trim().trim_matches('"').to_string()),
             (None, None) => PutCond::None,
         };
-        let mut reader = payload::PayloadReader::begin(ctx, body, self.max_put_bytes)?;
+        let reader = payload::PayloadReader::begin(ctx, body, self.max_put_bytes)?;
         // Larger than one chunk, or of unknown length: streamed into chunks.
-        let Some(declared) = reader.declared().filter(|n| *n <= self.chunk_bytes) else {
+        if reader.declared().is_none_or(|n| n > self.chunk_bytes) {
             return self.put_large(ctx, reader, meta, cond).await;
-        };
-        reader.cap(self.chunk_bytes);
-        let mut data = Vec::with_capacity(declared as usize);
-        while reader.read(&mut data, usize::MAX).await? > 0 {}
-        let p = reader.finish()?;
+        }
+        let (data, p) = reader.read_to_end(self.chunk_bytes).await?;
         meta.size = data.len() as u64;
         meta.md5 = p.md5;
         meta.checksum = p.checksum.clone().map(|(a, v)| (to_stored(a), v));

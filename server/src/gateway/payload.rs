@@ -146,6 +146,16 @@ impl<'r, 'b> PayloadReader<'r, 'b> {
         self.declared
     }
 
+    /// Reads the whole payload (at most `max` bytes, EntityTooLarge beyond) into one Vec and
+    /// verifies every digest it carries.
+    pub async fn read_to_end(mut self, max: u64) -> Result<(Vec<u8>, Digests), S3Error> {
+        self.cap(max);
+        let mut data = Vec::with_capacity(self.declared.unwrap_or(0).min(self.max) as usize);
+        while self.read(&mut data, usize::MAX).await? > 0 {}
+        let d = self.finish()?;
+        Ok((data, d))
+    }
+
     /// Lowers the most bytes the payload may have (EntityTooLarge beyond).
     pub fn cap(&mut self, max: u64) {
         self.max = self.max.min(max);
@@ -303,11 +313,7 @@ impl<'r, 'b> PayloadReader<'r, 'b> {
 
 /// Reads the whole payload (at most `max` bytes) and verifies every digest it carries.
 async fn read(ctx: &Ctx<'_>, body: &mut BodyIn<'_>, max: u64) -> Result<Vec<u8>, S3Error> {
-    let mut r = PayloadReader::begin(ctx, body, max)?;
-    let mut data = Vec::with_capacity(r.declared().unwrap_or(0).min(max) as usize);
-    while r.read(&mut data, usize::MAX).await? > 0 {}
-    r.finish()?;
-    Ok(data)
+    Ok(PayloadReader::begin(ctx, body, max)?.read_to_end(max).await?.0)
 }
 
 /// Reads a small XML request body (at most `max` bytes).
