@@ -780,13 +780,14 @@ fn cluster_gateway_stores_chunks_over_the_ring() {
     // A multipart part larger than a chunk: its chunks spread over the RING too, and an
     // abort or a delete takes them all off every node.
     let s3q = |method: &str, path: &str, query: &str, body: &[u8]| leofs_tests::http::s3(c.s3_addr, Some(&creds), method, path, query, &[], body).unwrap();
+    let total_live = || -> u64 { c.storage.iter().map(live_of).sum() };
     // The base once the deletes above have reached every copy (unchanged for 300 ms).
     let base = {
         let t = Instant::now();
-        let mut last: u64 = c.storage.iter().map(live_of).sum();
+        let mut last = total_live();
         loop {
             std::thread::sleep(Duration::from_millis(300));
-            let now: u64 = c.storage.iter().map(live_of).sum();
+            let now = total_live();
             if now == last || t.elapsed() > Duration::from_secs(10) {
                 break now;
             }
@@ -812,7 +813,7 @@ fn cluster_gateway_stores_chunks_over_the_ring() {
     let settled = |what: &str, ok: &dyn Fn(u64) -> bool| {
         let t = Instant::now();
         loop {
-            let live: u64 = c.storage.iter().map(live_of).sum();
+            let live = total_live();
             if ok(live) {
                 return;
             }

@@ -34,6 +34,8 @@ pub const MAX_PART_BYTES: u64 = 5 << 30;
 pub const MAX_MULTIPART_BYTES: u64 = 5 << 40;
 /// Keys listed (and deleted) per step when an upload's pieces are removed.
 const LIST_PAGE: usize = 1000;
+/// Part manifests read at once when a completed upload is tidied.
+const READS_IN_FLIGHT: usize = 16;
 
 /// An upload, as its state record holds it.
 pub(super) struct Upload {
@@ -403,13 +405,19 @@ impl Gateway {
 
     /// Deletes every key under `prefix`, a page at a time.
     pub(super) async fn delete_prefix(&self, prefix: &[u8]) -> Result<(), leofs_engine::Error> {
+        self.delete_under(prefix, |_| true).await
+    }
+
+    /// Deletes the keys under `prefix` that `dead` picks, a page at a time; stops at the
+    /// first failure.
+    async fn delete_under(&self, prefix: &[u8], dead: impl Fn(&[u8]) -> bool) -> Result<(), leofs_engine::Error> {
         let mut after: Vec<u8> = Vec::new();
         loop {
             let batch = self.shards.list(prefix, &after, LIST_PAGE).await?;
             let Some((last, _)) = batch.last() else { return Ok(()) };
             after = last.to_vec();
             let full = batch.len() == LIST_PAGE;
-            let keys = batch.into_iter().enumerate().map(|(i, (k, _))| (i as u32, k.into_vec())).collect();
+            let keys = batch.into_iter().filter(|(k, _)| dead(k)).enumerate().map(|(i, (k, _))| (i as u32, k.into_vec())).collect();
             if let Some((_, e)) = super::chunked::delete_all(&self.shards, keys).await.into_iter().next() {
                 return Err(e);
             }
@@ -432,38 +440,27 @@ impl Gateway {
         if !matches!(self.shards.list(&prefix, b"", 1).await, Ok(l) if !l.is_empty()) {
             return;
         }
+        // The part-put-ids in use: the manifests of the parts, a few read at a time.
         let mut live = HashSet::new();
-        for p in &m.parts {
-            match self.part_manifest(b, k, id, p.number, have.get(&p.number).copied()).await {
-                Ok(Some(pm)) => {
-                    live.insert(pm.upload_id);
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    log::warn!("keeping the part chunks of {b}/{k} upload {id}: part {}: {}", p.number, e.code.as_str());
-                    return;
+        for batch in m.parts.chunks(READS_IN_FLIGHT) {
+            let reads = batch.iter().map(|p| self.part_manifest(b, k, id, p.number, have.get(&p.number).copied())).collect();
+            for (p, read) in batch.iter().zip(leofs_rt::task::join_all(reads).await) {
+                match read {
+                    Ok(Some(pm)) => {
+                        live.insert(pm.upload_id);
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        log::warn!("keeping the part chunks of {b}/{k} upload {id}: part {}: {}", p.number, e.code.as_str());
+                        return;
+                    }
                 }
             }
         }
-        let mut after: Vec<u8> = Vec::new();
-        loop {
-            let Ok(batch) = self.shards.list(&prefix, &after, LIST_PAGE).await else { return };
-            let Some((last, _)) = batch.last() else { return };
-            after = last.to_vec();
-            let full = batch.len() == LIST_PAGE;
-            // `part-put-id \0 NNNNN` after the prefix.
-            let dead: Vec<(u32, Vec<u8>)> = batch
-                .into_iter()
-                .filter(|(key, _)| key.get(prefix.len()..prefix.len() + 32).and_then(|p| std::str::from_utf8(p).ok()).is_none_or(|p| !live.contains(p)))
-                .enumerate()
-                .map(|(i, (key, _))| (i as u32, key.into_vec()))
-                .collect();
-            for (_, e) in super::chunked::delete_all(&self.shards, dead).await {
-                log::warn!("leaving a part chunk of {b}/{k} upload {id}: {e}");
-            }
-            if !full {
-                return;
-            }
+        // `part-put-id \0 NNNNN` after the prefix.
+        let dead = |key: &[u8]| key.get(prefix.len()..prefix.len() + 32).and_then(|p| std::str::from_utf8(p).ok()).is_none_or(|p| !live.contains(p));
+        if let Err(e) = self.delete_under(&prefix, dead).await {
+            log::warn!("leaving part chunks of {b}/{k} upload {id}: {e}");
         }
     }
 
