@@ -492,9 +492,9 @@ impl Cluster {
     /// moves its data off completes). While a rebalance runs, only a node that is down can
     /// be detached, and it is then given up (see [`Cluster::give_up`]): returns whether it
     /// was.
-    pub fn detach(&mut self, id: &str) -> Result<bool, Refused> {
+    pub fn detach(&mut self, id: &str, now_ms: i64) -> Result<bool, Refused> {
         if self.rebalancing {
-            return self.give_up(id).map(|()| true);
+            return self.give_up(id, now_ms).map(|()| true);
         }
         let n = self.consistency.n as usize;
         let Some(ring) = &self.ring else { return refuse("the cluster is not started") };
@@ -510,7 +510,8 @@ impl Cluster {
         Ok(false)
     }
 
-    /// `detach` of a node that died (`stop`) while a rebalance runs: the operator gives it up
+    /// `detach` of a node that died while a rebalance runs (`stop`, or a detached node
+    /// silent for [`DOWN_AFTER_MS`], which `tick` leaves detached): the operator gives it up
     /// for dead, as `takeover` does with the node it replaces. Without this a rebalance
     /// would wait for it forever. The RING being rebalanced to loses it (a new version:
     /// every node redoes its hand-over, now to the owners that replace it, and the first
@@ -518,14 +519,15 @@ impl Cluster {
     /// it; when the rebalance completes, it leaves the members table with the repairs queued
     /// for it. A node given up that comes back before that serves and hands over like a
     /// detached one, and stays detached.
-    fn give_up(&mut self, id: &str) -> Result<(), Refused> {
+    fn give_up(&mut self, id: &str, now_ms: i64) -> Result<(), Refused> {
         let n = self.consistency.n as usize;
         let (Some(cur), Some(prev)) = (&self.ring, &self.previous) else { return refuse("the rebalance has no previous RING") };
         let Some(rec) = self.members.get(id) else { return refuse(format!("no such node '{id}'")) };
         if cur.member(id).is_none() && prev.member(id).is_none() {
             return refuse(format!("'{id}' is not in the RING"));
         }
-        if rec.state != NodeState::Stop {
+        let silent_detached = rec.state == NodeState::Detached && now_ms - rec.last_seen_ms > DOWN_AFTER_MS;
+        if rec.state != NodeState::Stop && !silent_detached {
             return refuse(format!("a rebalance is running: '{id}' is {}; only a node that is down (stop) can be detached now, and it is then given up for dead; otherwise wait for the rebalance to complete", rec.state.as_str()));
         }
         if cur.member(id).is_some() {
@@ -536,6 +538,8 @@ impl Cluster {
             let next = Ring::new(cur.version() + 1, cur.consistency(), cur.distinct_zones(), members).map_err(Refused)?;
             self.ring = Some(next);
         }
+        // Down: no longer waited for (see `rebalance_nodes`).
+        self.members.get_mut(id).expect("checked above").state = NodeState::Stop;
         log::warn!("node {id} is down and given up during the rebalance to RING version {}", self.ring.as_ref().map_or(0, Ring::version));
         self.retiring.insert(id.to_owned());
         Ok(())

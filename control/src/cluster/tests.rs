@@ -131,8 +131,8 @@ fn consistency_change_is_refused_while_checksums_disagree() {
 fn rebalance_adds_attached_drops_detached_and_completes_when_all_handed_over() {
     let (mut c, nodes, s3) = started_with_one_attached();
     assert_eq!(c.members["s3"].state, NodeState::Attached);
-    assert!(matches!(c.detach("s0"), Ok(false)));
-    assert!(c.detach("s1").unwrap_err().0.contains("fewer than N"));
+    assert!(matches!(c.detach("s0", 0), Ok(false)));
+    assert!(c.detach("s1", 0).unwrap_err().0.contains("fewer than N"));
     let v = c.rebalance().unwrap().version();
     assert_eq!(v, 2);
     assert!(c.rebalancing && c.previous.is_some());
@@ -247,7 +247,7 @@ fn takeover_of_a_live_node_waits_for_its_hand_over_unless_it_dies() {
         c.heartbeat(hb(n, sum), 0);
     }
     c.heartbeat(hb(&s3, 0), 0);
-    c.detach("s0").unwrap();
+    c.detach("s0", 0).unwrap();
     c.rebalance().unwrap();
     c.tick(10_000);
     assert_eq!(c.members["s0"].state, NodeState::Detached);
@@ -260,7 +260,7 @@ fn takeover_of_a_live_node_waits_for_its_hand_over_unless_it_dies() {
 fn a_node_down_during_a_rebalance_is_given_up_by_detach() {
     let (mut c, nodes, s3) = started_with_one_attached();
     assert_eq!(c.rebalance().unwrap().version(), 2);
-    assert!(c.detach("s1").unwrap_err().0.contains("only a node that is down"), "s1 is alive");
+    assert!(c.detach("s1", 0).unwrap_err().0.contains("only a node that is down"), "s1 is alive");
     // s1 falls silent; the others hand over to version 2, and the rebalance still waits.
     let report = |c: &mut Cluster, n: &NodeInfo, version: u64, now_ms: i64| {
         let mut h = hb(n, c.ring_checksum());
@@ -273,7 +273,7 @@ fn a_node_down_during_a_rebalance_is_given_up_by_detach() {
     c.tick(5_000);
     assert_eq!(c.members["s1"].state, NodeState::Stop);
     assert!(c.rebalancing, "a stopped node is waited for");
-    assert!(matches!(c.detach("s1"), Ok(true)));
+    assert!(matches!(c.detach("s1", 5_000), Ok(true)));
     let ring = c.ring.as_ref().unwrap();
     let ids: Vec<&str> = ring.members().iter().map(|m| m.id.as_str()).collect();
     assert_eq!((ring.version(), ids), (3, vec!["s0", "s2", "s3"]));
@@ -283,5 +283,22 @@ fn a_node_down_during_a_rebalance_is_given_up_by_detach() {
     }
     assert!(!c.rebalancing && c.previous.is_none());
     assert!(!c.members.contains_key("s1"), "given up: gone with the rebalance");
-    assert!(c.detach("s1").unwrap_err().0.contains("not in the RING"));
+    assert!(c.detach("s1", 5_500).unwrap_err().0.contains("not in the RING"));
+
+    // A detached node that falls silent mid-rebalance stays detached (it is waited for),
+    // and can be given up the same way once silent long enough.
+    let (mut c, nodes, s3) = started_with_one_attached();
+    c.detach("s0", 0).unwrap();
+    c.rebalance().unwrap();
+    for n in [&nodes[1], &nodes[2], &s3] {
+        report(&mut c, n, 2, 5_000);
+    }
+    c.tick(5_000);
+    assert_eq!(c.members["s0"].state, NodeState::Detached);
+    assert!(c.rebalancing, "a silent detached node is waited for");
+    assert!(c.detach("s0", 2_000).unwrap_err().0.contains("only a node that is down"), "not silent long enough");
+    assert!(matches!(c.detach("s0", 5_000), Ok(true)));
+    assert_eq!(c.ring.as_ref().unwrap().version(), 2, "s0 was not in the target RING: no new version");
+    report(&mut c, &nodes[1], 2, 5_100);
+    assert!(!c.rebalancing && !c.members.contains_key("s0"));
 }

@@ -210,7 +210,7 @@ impl Manager {
                     }
                 }
                 ("POST", ["v1", "nodes", id, "detach"]) => self.command(|c| {
-                    c.detach(id).map(|given_up| match given_up {
+                    c.detach(id, now_ms()).map(|given_up| match given_up {
                         false => json!({"node": id, "state": "detached", "next": "run rebalance to move its data off"}),
                         true => json!({"node": id, "state": "given up", "next": "the running rebalance no longer waits for it; it leaves the cluster when the rebalance completes"}),
                     })
