@@ -51,6 +51,14 @@ pub struct NodeArgs {
     /// Storage: pause between two scrub passes, in ms [default: 3600000].
     #[arg(long, env = "LEOFS_SCRUB_PAUSE_MS")]
     pub scrub_pause_ms: Option<u64>,
+    /// Storage: what one core may send per second to repair or rebuild replicas
+    /// (`recover-node`), in MiB/s, 0 for no bound [default: 1024].
+    #[arg(long, env = "LEOFS_REPAIR_MIB_PER_SEC")]
+    pub repair_mib_per_sec: Option<u64>,
+    /// Storage: what one core may send per second to new owners during a rebalance, in
+    /// MiB/s, 0 for no bound [default: 8].
+    #[arg(long, env = "LEOFS_REBALANCE_MIB_PER_SEC")]
+    pub rebalance_mib_per_sec: Option<u64>,
 }
 
 /// Flags of `leofs server`. Unset flags fall back to the config file, then to defaults.

@@ -41,7 +41,17 @@ pub struct FileConfig {
     pub weight: Option<u32>,
     pub scrub_mib_per_sec: Option<u64>,
     pub scrub_pause_ms: Option<u64>,
+    pub repair_mib_per_sec: Option<u64>,
+    pub rebalance_mib_per_sec: Option<u64>,
 }
+
+/// Repair and rebuild traffic one core sends per second by default: a rebuild is urgent
+/// (a replica is missing) and the disk takes far more than two cores can send
+/// (docs/BENCHMARKS.md, issue 7).
+pub const DEFAULT_REPAIR_MIB_PER_SEC: u64 = 1024;
+/// A rebalance's hand-over is not urgent: clients' latency comes first (8 MiB/s per core
+/// keeps 4 KiB GET p99 within 2.4x of its value at rest; docs/BENCHMARKS.md).
+pub const DEFAULT_REBALANCE_MIB_PER_SEC: u64 = 8;
 
 /// What a storage node or gateway needs to join a cluster.
 #[derive(Clone, Debug)]
@@ -55,6 +65,10 @@ pub struct ClusterCfg {
     /// Background scrub's read rate (0: off), and the pause between passes.
     pub scrub_bytes_per_sec: u64,
     pub scrub_pause_ms: u64,
+    /// What one core's repair queue may send per second: repairs and rebuilds
+    /// (`recover-node`), and the hand-over of a rebalance (0: unbounded).
+    pub repair_bytes_per_sec: u64,
+    pub rebalance_bytes_per_sec: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -146,7 +160,10 @@ impl ServerConfig {
                 }
                 let scrub_bytes_per_sec = n.scrub_mib_per_sec.or(file.scrub_mib_per_sec).unwrap_or(8) << 20;
                 let scrub_pause_ms = n.scrub_pause_ms.or(file.scrub_pause_ms).unwrap_or(3_600_000);
-                Some(ClusterCfg { node_id, manager, rpc_listen, zone: n.zone.clone().or(file.zone.clone()).unwrap_or_default(), weight, scrub_bytes_per_sec, scrub_pause_ms })
+                let repair_bytes_per_sec = n.repair_mib_per_sec.or(file.repair_mib_per_sec).unwrap_or(DEFAULT_REPAIR_MIB_PER_SEC) << 20;
+                let rebalance_bytes_per_sec = n.rebalance_mib_per_sec.or(file.rebalance_mib_per_sec).unwrap_or(DEFAULT_REBALANCE_MIB_PER_SEC) << 20;
+                let zone = n.zone.clone().or(file.zone.clone()).unwrap_or_default();
+                Some(ClusterCfg { node_id, manager, rpc_listen, zone, weight, scrub_bytes_per_sec, scrub_pause_ms, repair_bytes_per_sec, rebalance_bytes_per_sec })
             }
         };
         let listen_s = args.listen.clone().or(file.listen).unwrap_or_else(|| listen_default.into());
@@ -263,5 +280,17 @@ mod tests {
         assert!(with("max_put_mib = 6000\n", None).unwrap_err().contains("max_put_mib"));
         let _ = std::fs::remove_dir_all(&dir);
         assert_eq!(ObjectLimits::defaults(4 << 20).chunk_bytes, 4 << 20);
+    }
+
+    #[test]
+    fn repair_and_rebalance_rates() {
+        let node = |repair, rebalance| crate::cli::NodeArgs { node_id: Some("s1".into()), repair_mib_per_sec: repair, rebalance_mib_per_sec: rebalance, ..Default::default() };
+        let rates = |n: &crate::cli::NodeArgs| {
+            let c = ServerConfig::resolve_as(&n.server, Some(n), "127.0.0.1:0", "127.0.0.1:0", "./d").unwrap().cluster.unwrap();
+            (c.repair_bytes_per_sec, c.rebalance_bytes_per_sec)
+        };
+        assert_eq!(rates(&node(None, None)), (DEFAULT_REPAIR_MIB_PER_SEC << 20, DEFAULT_REBALANCE_MIB_PER_SEC << 20));
+        assert_eq!(rates(&node(Some(0), Some(32))), (0, 32 << 20));
+        assert!(parse_file("repair_mib_per_sec = 100\nrebalance_mib_per_sec = 4\n").is_ok());
     }
 }

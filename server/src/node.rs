@@ -329,7 +329,8 @@ fn core_main(a: CoreArgs) {
             if a.core == 0 {
                 leofs_rt::task::spawn(crate::cluster::rebalance::run(sc.clone(), a.stop.clone()));
             }
-            leofs_rt::task::spawn(crate::cluster::storage::repair_worker(sc, a.stop.clone()));
+            let rates = crate::cluster::storage::Rates { repair_bytes_per_sec: c.repair_bytes_per_sec, rebalance_bytes_per_sec: c.rebalance_bytes_per_sec };
+            leofs_rt::task::spawn(crate::cluster::storage::repair_worker(sc, a.stop.clone(), rates));
         }
         if let (Some(link), Some(shared)) = (a.link, &a.shared) {
             leofs_rt::task::spawn(crate::cluster::heartbeat::run(link, shared.clone(), a.stop.clone()));

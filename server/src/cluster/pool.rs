@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 /// Connecting to a peer that does not answer this fast counts as a failure.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(1000);
 /// Idle connections kept per peer shard.
-const MAX_IDLE: usize = 32;
+const MAX_IDLE: usize = 64;
 /// After a failed connect, calls to that address fail fast for this long.
 const SUSPECT_FOR: Duration = Duration::from_millis(1000);
 

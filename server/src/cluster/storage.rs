@@ -22,8 +22,8 @@ use leofs_control::cluster::{ControlReq, ControlResp};
 use leofs_engine::{Error, Kind, ObjectMeta, Version};
 use leofs_net::rpc::{Cond, ListReq, ListResp, Op, ReadReq, ReadResp, Status, WriteKind, WriteReq, WriteResp};
 use leofs_rt::net::Listener;
-use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -32,18 +32,15 @@ use std::time::{Duration, Instant};
 pub const MQ_PREFIX: &[u8] = b"\0mq\0";
 /// Objects up to this size are read inside a batch.
 const BATCH_READ_MAX: u64 = 64 << 10;
-/// How often the repair worker looks at its queue.
+/// How often the repair worker looks at its queue when entries wait on backoff, and when
+/// the queue is empty.
 const MQ_POLL: Duration = Duration::from_millis(200);
+const MQ_IDLE_POLL: Duration = Duration::from_millis(20);
 /// Longest wait between two attempts at an unreachable target.
 const MQ_MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// Queue entries handled per pass, and delivered at once.
 const MQ_BATCH: usize = 1024;
 const MQ_CONCURRENCY: usize = 64;
-/// Repair and rebuild traffic one core may send per second.
-const MQ_BYTES_PER_SEC: u64 = 256 << 20;
-/// The same during a rebalance, which is not urgent: clients' latency comes first (8 MiB/s
-/// keeps 4 KiB GET p99 within 2.4x of its value at rest; docs/BENCHMARKS.md).
-const MQ_REBALANCE_BYTES_PER_SEC: u64 = 8 << 20;
 /// Queue entries counted per pass for the depth gauge (a deeper queue reads as this).
 const MQ_COUNT_MAX: usize = 1 << 20;
 
@@ -325,9 +322,8 @@ impl StorageCore {
                 ControlResp::Ok
             }
             ControlReq::RepairMany { keys, target } => {
-                for k in keys {
-                    enqueue(&self.shards, &target, &hex::decode(k).map_err(bad)?).await;
-                }
+                let keys = keys.into_iter().map(hex::decode).collect::<Result<Vec<_>, _>>().map_err(bad)?;
+                enqueue_many(&self.shards, &target, keys).await;
                 ControlResp::Ok
             }
             ControlReq::Digests { peer } => ControlResp::Digests { ranges: super::sync::digests(self, &peer).await.map_err(|e| (Status::Internal, e))? },
@@ -438,21 +434,35 @@ pub async fn enqueue(shards: &Shards, target: &str, key: &[u8]) {
     }
 }
 
+/// Durably queues repairs of `keys` for `target`, many at once so that they share group
+/// commits (one fsync for a few hundred, not one each).
+pub async fn enqueue_many(shards: &Shards, target: &str, keys: Vec<Vec<u8>>) {
+    for group in keys.chunks(256) {
+        leofs_rt::task::join_all(group.iter().map(|k| enqueue(shards, target, k)).collect()).await;
+    }
+}
+
 /// A queued repair ready to go: its queue key and entry, the target node, the object key,
 /// and the target's index in the RING.
 type Due = (Box<[u8]>, leofs_engine::Entry, String, Vec<u8>, usize);
 
+/// What one core's repair worker may send per second (0: unbounded), outside and during a
+/// rebalance (config `repair_mib_per_sec`, `rebalance_mib_per_sec`).
+#[derive(Clone, Copy, Debug)]
+pub struct Rates {
+    pub repair_bytes_per_sec: u64,
+    pub rebalance_bytes_per_sec: u64,
+}
+
 /// Delivers this core's queued repairs, with backoff per unreachable target, until `stop`.
-pub async fn repair_worker(sc: Rc<StorageCore>, stop: Arc<AtomicBool>) {
+pub async fn repair_worker(sc: Rc<StorageCore>, stop: Arc<AtomicBool>, rates: Rates) {
     let backoff: RefCell<HashMap<String, (Instant, Duration)>> = RefCell::new(HashMap::new());
     let mut pass = 0u64;
-    let mut busy = false;
+    let mut wait = MQ_IDLE_POLL;
     while !stop.load(Ordering::Relaxed) {
-        // A pass that delivered something is followed at once by the next.
-        if !busy {
-            leofs_rt::task::sleep(MQ_POLL).await;
+        if !wait.is_zero() {
+            leofs_rt::task::sleep(wait).await;
         }
-        busy = false;
         pass += 1;
         // The depth gauge counts the whole queue every 10th pass; delivery looks at its head.
         let count = pass % 10 == 1;
@@ -466,13 +476,18 @@ pub async fn repair_worker(sc: Rc<StorageCore>, stop: Arc<AtomicBool>) {
         if count || queued.len() < MQ_BATCH * 4 {
             *sc.view.shared().mq[sc.core].lock() = depth;
         }
+        // An empty queue is looked at again soon (a listing of nothing costs next to
+        // nothing, and a rebuild starts with entries queued by peers); one whose entries all
+        // wait on their targets' backoff, less often. A pass that delivered something is
+        // followed at once by the next.
+        wait = if queued.is_empty() { MQ_IDLE_POLL } else { MQ_POLL };
         if queued.is_empty() || sc.view.shared().mq_suspended.load(Ordering::Relaxed) {
             continue;
         }
         let view = sc.view.get();
         let now = Instant::now();
         let in_a_ring = |id: &str| view.index_of(id).is_some() || view.previous.as_ref().is_some_and(|p| p.index_of(id).is_some());
-        let due: Vec<Due> = queued
+        let due: VecDeque<Due> = queued
             .into_iter()
             .filter_map(|(qk, qe)| {
                 let (target, key) = parse_mq_key(&qk)?;
@@ -488,39 +503,68 @@ pub async fn repair_worker(sc: Rc<StorageCore>, stop: Arc<AtomicBool>) {
             })
             .take(MQ_BATCH)
             .collect();
-        // Deliveries run concurrently: their writes share frames (batches) and the
-        // receivers' group commits, which is what makes a rebuild fast.
-        for group in due.chunks(MQ_CONCURRENCY) {
-            let began = Instant::now();
-            let futs: Vec<_> = group.iter().map(|(_, _, _, key, m)| sc.deliver(&view, *m, key)).collect();
-            let results = leofs_rt::task::join_all(futs).await;
-            let mut sent = 0u64;
-            for ((qk, qe, target, _, _), r) in group.iter().zip(results) {
-                match r {
-                    Ok(bytes) => {
-                        sent += bytes;
-                        backoff.borrow_mut().remove(target);
-                        // Remove the entry unless it was queued again meanwhile. Dropped, not
-                        // deleted: a tombstone per delivered repair would stay in the index,
-                        // and an entry a crash brings back is only delivered twice.
-                        if sc.shards.local.store.stat(qk).is_some_and(|e| e.version == qe.version) {
-                            sc.shards.local.store.forget(qk);
-                        }
-                    }
-                    Err(e) => {
-                        let mut b = backoff.borrow_mut();
-                        let wait = b.get(target).map_or(MQ_POLL, |(_, w)| (*w * 2).min(MQ_MAX_BACKOFF));
-                        log::debug!("repair for {target} failed ({e}); next try in {wait:?}");
-                        b.insert(target.clone(), (Instant::now() + wait, wait));
-                    }
-                }
+        let rate = if view.previous.is_some() { rates.rebalance_bytes_per_sec } else { rates.repair_bytes_per_sec };
+        let pass = Pass { sc: &sc, view: &view, due: RefCell::new(due), backoff: &backoff, began: Instant::now(), sent: Cell::new(0), delivered: Cell::new(0), rate };
+        // MQ_CONCURRENCY lanes each take the next due entry as soon as their last one is
+        // delivered (no wait for the slowest of a group): their writes share frames
+        // (batches) and the receivers' group commits, which is what makes a rebuild fast.
+        // A low rate (a rebalance's) gets few lanes, so that it is spent as a trickle
+        // rather than as bursts of 64 objects: clients' latency comes first.
+        let lanes = if rate == 0 { MQ_CONCURRENCY } else { ((rate >> 22) as usize).clamp(4, MQ_CONCURRENCY) };
+        leofs_rt::task::join_all((0..lanes).map(|_| pass.lane()).collect()).await;
+        if pass.delivered.get() > 0 {
+            wait = Duration::ZERO;
+        }
+    }
+}
+
+/// One pass of a repair worker over the head of its queue.
+struct Pass<'a> {
+    sc: &'a StorageCore,
+    view: &'a View,
+    due: RefCell<VecDeque<Due>>,
+    backoff: &'a RefCell<HashMap<String, (Instant, Duration)>>,
+    began: Instant,
+    /// Object bytes sent and entries delivered so far in this pass.
+    sent: Cell<u64>,
+    delivered: Cell<u64>,
+    /// Bytes per second this core may send (0: unbounded).
+    rate: u64,
+}
+
+impl Pass<'_> {
+    async fn lane(&self) {
+        loop {
+            let Some((qk, qe, target, key, m)) = self.due.borrow_mut().pop_front() else { return };
+            if self.backoff.borrow().get(&target).is_some_and(|(at, _)| Instant::now() < *at) {
+                continue; // failed meanwhile: stays queued for a later pass
             }
             // Bounded transfer rate, so that a rebuild or a rebalance leaves room for clients.
-            busy |= sent > 0;
-            let rate = if view.previous.is_some() { MQ_REBALANCE_BYTES_PER_SEC } else { MQ_BYTES_PER_SEC };
-            let budget = Duration::from_secs_f64(sent as f64 / rate as f64);
-            if let Some(wait) = budget.checked_sub(began.elapsed()) {
-                leofs_rt::task::sleep(wait).await;
+            if self.rate > 0 {
+                let budget = Duration::from_secs_f64(self.sent.get() as f64 / self.rate as f64);
+                if let Some(wait) = budget.checked_sub(self.began.elapsed()) {
+                    leofs_rt::task::sleep(wait).await;
+                }
+            }
+            match self.sc.deliver(self.view, m, &key).await {
+                Ok(bytes) => {
+                    self.sent.set(self.sent.get() + bytes);
+                    self.delivered.set(self.delivered.get() + 1);
+                    self.backoff.borrow_mut().remove(&target);
+                    // Remove the entry unless it was queued again meanwhile. Dropped, not
+                    // deleted: a tombstone per delivered repair would stay in the index,
+                    // and an entry a crash brings back is only delivered twice.
+                    let store = &self.sc.shards.local.store;
+                    if store.stat(&qk).is_some_and(|e| e.version == qe.version) {
+                        store.forget(&qk);
+                    }
+                }
+                Err(e) => {
+                    let mut b = self.backoff.borrow_mut();
+                    let wait = b.get(&target).map_or(MQ_POLL, |(_, w)| (*w * 2).min(MQ_MAX_BACKOFF));
+                    log::debug!("repair for {target} failed ({e}); next try in {wait:?}");
+                    b.insert(target, (Instant::now() + wait, wait));
+                }
             }
         }
     }

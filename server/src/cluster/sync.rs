@@ -8,13 +8,13 @@
 //! evenly whatever the key names look like.
 
 use super::client::CALL_TIMEOUT;
-use super::storage::{enqueue, StorageCore, MQ_PREFIX};
+use super::storage::{enqueue_many, StorageCore, MQ_PREFIX};
 use super::View;
 use leofs_control::cluster::{ControlReq, ControlResp, KeyDigest, KeyVersion};
 use leofs_control::ring::Ring;
 use leofs_engine::Entry;
 use leofs_net::rpc::Op;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::rc::Rc;
 use xxhash_rust::xxh3::Xxh3;
 
@@ -23,6 +23,9 @@ pub const RANGES: usize = 4096;
 const STEP: usize = 4096;
 /// Ranges asked for key by key in one request.
 const RANGES_PER_REQUEST: usize = 64;
+
+/// A record's version as compared between replicas: (timestamp µs, tiebreak).
+type KeyVer = (u64, u32);
 
 pub fn range_of(key: &[u8]) -> u16 {
     (Ring::key_hash(key) >> 52) as u16
@@ -119,7 +122,10 @@ async fn ask(sc: &StorageCore, view: &View, peer: usize, req: &ControlReq) -> Re
     }
 }
 
-/// Compares with every peer and queues repairs both ways for what differs.
+/// Compares with every peer at once and queues repairs both ways for what differs. A key
+/// this node lacks is asked from one of the peers holding its newest version, picked by the
+/// key's hash, so a wiped node is refilled by all its peers in parallel rather than by the
+/// first one compared.
 pub async fn recover(sc: Rc<StorageCore>) {
     let shared = sc.view.shared().clone();
     let view = sc.view.get();
@@ -130,63 +136,106 @@ pub async fn recover(sc: Rc<StorageCore>) {
     let set = |f: &dyn Fn(&mut RecoveryStatus)| f(&mut shared.recovery.lock());
     let (ring_version, during_rebalance) = (view.ring.version(), view.previous.is_some());
     set(&|s| *s = RecoveryStatus { running: true, peers: peers.len(), ring_version, during_rebalance, ..Default::default() });
-    // Keys asked for so far, with the version asked for: a later peer holding a newer one
-    // is asked too.
-    let mut requested: HashMap<Vec<u8>, (u64, u32)> = HashMap::new();
-    for m in peers {
-        let peer = view.ring.members()[m].id.clone();
-        if let Err(e) = recover_with(&sc, &view, m, &peer, &mut requested).await {
-            log::warn!("recovery with {peer}: {e}");
-            set(&|s| s.errors.push(format!("{peer}: {e}")));
-        }
-        set(&|s| s.peers_done += 1);
-    }
-    set(&|s| s.running = false);
-    log::info!("recovery finished: {:?}", shared.recovery.lock());
-}
-
-async fn recover_with(sc: &StorageCore, view: &View, m: usize, peer: &str, requested: &mut HashMap<Vec<u8>, (u64, u32)>) -> Result<(), String> {
-    let me = sc.view.shared().node_id.clone();
-    let mine: BTreeMap<u16, KeyDigest> = digests(sc, peer).await?.into_iter().map(|d| (d.range, d)).collect();
-    let theirs: BTreeMap<u16, KeyDigest> = match ask(sc, view, m, &ControlReq::Digests { peer: me.clone() }).await? {
-        ControlResp::Digests { ranges } => ranges.into_iter().map(|d| (d.range, d)).collect(),
-        other => return Err(format!("unexpected reply {other:?}")),
+    let failed = |peer: &str, e: &str| {
+        log::warn!("recovery with {peer}: {e}");
+        set(&|s| s.errors.push(format!("{peer}: {e}")));
     };
-    let differ: Vec<u16> = mine.keys().chain(theirs.keys()).copied().collect::<std::collections::BTreeSet<u16>>().into_iter().filter(|r| mine.get(r) != theirs.get(r)).collect();
-    let shared = sc.view.shared().clone();
-    shared.recovery.lock().ranges_differing += differ.len();
-    for ranges in differ.chunks(RANGES_PER_REQUEST) {
-        let their_keys = match ask(sc, view, m, &ControlReq::Keys { peer: me.clone(), ranges: ranges.to_vec() }).await? {
-            ControlResp::Keys { entries } => entries,
-            other => return Err(format!("unexpected reply {other:?}")),
-        };
-        let my_keys = keys(sc, peer, ranges).await?;
-        let mine: BTreeMap<String, (u64, u32)> = my_keys.into_iter().map(|k| (k.key, (k.ts, k.tb))).collect();
-        let theirs: BTreeMap<String, (u64, u32)> = their_keys.into_iter().map(|k| (k.key, (k.ts, k.tb))).collect();
-        let mut want = Vec::new();
-        for (k, v) in &theirs {
-            if mine.get(k).is_none_or(|mv| mv < v) {
-                let raw = hex::decode(k).map_err(|e| e.to_string())?;
-                if requested.get(&raw).is_none_or(|asked| asked < v) {
-                    requested.insert(raw, *v);
-                    want.push(k.clone());
+    let name = |m: usize| view.ring.members()[m].id.clone();
+    // 1. Digests, every peer at once: which ranges differ with whom.
+    let compared = leofs_rt::task::join_all(peers.iter().map(|&m| differing_ranges(&sc, &view, m)).collect()).await;
+    let mut differ: Vec<(usize, BTreeSet<u16>)> = Vec::new();
+    for (&m, r) in peers.iter().zip(compared) {
+        match r {
+            Ok(ranges) => differ.push((m, ranges)),
+            Err(e) => failed(&name(m), &e),
+        }
+    }
+    let all: Vec<u16> = differ.iter().flat_map(|(_, r)| r.iter().copied()).collect::<BTreeSet<u16>>().into_iter().collect();
+    set(&|s| s.ranges_differing = all.len());
+    // 2. Key by key, a few ranges at a time (bounded memory), every peer at once.
+    for ranges in all.chunks(RANGES_PER_REQUEST) {
+        let asks: Vec<(usize, Vec<u16>)> = differ
+            .iter()
+            .map(|(m, d)| (*m, ranges.iter().copied().filter(|r| d.contains(r)).collect::<Vec<u16>>()))
+            .filter(|(_, r)| !r.is_empty())
+            .collect();
+        let listed = leofs_rt::task::join_all(asks.iter().map(|(m, r)| compare_keys(&sc, &view, *m, r)).collect()).await;
+        // The newest version of each key on any peer, with the peers holding it.
+        let mut newest: BTreeMap<Vec<u8>, (KeyVer, Vec<usize>)> = BTreeMap::new();
+        let mut offered = 0;
+        for ((m, _), r) in asks.iter().zip(listed) {
+            let (theirs, offers) = match r {
+                Ok(v) => v,
+                Err(e) => {
+                    failed(&name(*m), &e);
+                    differ.retain(|(p, _)| p != m);
+                    continue;
+                }
+            };
+            offered += offers.len();
+            enqueue_many(&sc.shards, &name(*m), offers).await;
+            for (k, v) in theirs {
+                let slot = newest.entry(k).or_insert((v, Vec::new()));
+                if v > slot.0 {
+                    *slot = (v, Vec::new());
+                }
+                if v == slot.0 {
+                    slot.1.push(*m);
                 }
             }
         }
-        let mut offered = 0;
-        for (k, v) in &mine {
-            if theirs.get(k).is_none_or(|tv| tv < v) {
-                enqueue(&sc.shards, peer, &hex::decode(k).map_err(|e| e.to_string())?).await;
-                offered += 1;
+        let mut want: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+        let mut n = 0;
+        for (k, (_, holders)) in newest {
+            let m = holders[(Ring::key_hash(&k) % holders.len() as u64) as usize];
+            want.entry(m).or_default().push(hex::encode(&k));
+            n += 1;
+        }
+        let (sc, view, me) = (&sc, &view, &me);
+        let sent = leofs_rt::task::join_all(want.into_iter().map(|(m, keys)| async move { (m, ask(sc, view, m, &ControlReq::RepairMany { keys, target: me.clone() }).await) }).collect()).await;
+        for (m, r) in sent {
+            if let Err(e) = r {
+                failed(&name(m), &e);
+                differ.retain(|(p, _)| *p != m);
             }
         }
-        let n = want.len();
-        if !want.is_empty() {
-            ask(sc, view, m, &ControlReq::RepairMany { keys: want, target: me.clone() }).await?;
-        }
-        let mut s = shared.recovery.lock();
-        s.keys_requested += n;
-        s.keys_offered += offered;
+        set(&|s| {
+            s.keys_requested += n;
+            s.keys_offered += offered;
+        });
     }
-    Ok(())
+    set(&|s| {
+        s.peers_done = s.peers;
+        s.running = false;
+    });
+    log::info!("recovery finished: {:?}", shared.recovery.lock());
+}
+
+/// The ranges whose digests differ between this node and member `m`.
+async fn differing_ranges(sc: &StorageCore, view: &View, m: usize) -> Result<BTreeSet<u16>, String> {
+    let me = sc.view.shared().node_id.clone();
+    let peer = &view.ring.members()[m].id;
+    let mine: BTreeMap<u16, KeyDigest> = digests(sc, peer).await?.into_iter().map(|d| (d.range, d)).collect();
+    let theirs: BTreeMap<u16, KeyDigest> = match ask(sc, view, m, &ControlReq::Digests { peer: me }).await? {
+        ControlResp::Digests { ranges } => ranges.into_iter().map(|d| (d.range, d)).collect(),
+        other => return Err(format!("unexpected reply {other:?}")),
+    };
+    Ok(mine.keys().chain(theirs.keys()).copied().filter(|r| mine.get(r) != theirs.get(r)).collect())
+}
+
+/// Member `m`'s keys in `ranges` that are newer there than here (with their versions), and
+/// this node's keys that are newer here than there (to offer).
+async fn compare_keys(sc: &StorageCore, view: &View, m: usize, ranges: &[u16]) -> Result<(Vec<(Vec<u8>, KeyVer)>, Vec<Vec<u8>>), String> {
+    let me = sc.view.shared().node_id.clone();
+    let peer = &view.ring.members()[m].id;
+    let their_keys = match ask(sc, view, m, &ControlReq::Keys { peer: me, ranges: ranges.to_vec() }).await? {
+        ControlResp::Keys { entries } => entries,
+        other => return Err(format!("unexpected reply {other:?}")),
+    };
+    let decode = |k: KeyVersion| hex::decode(&k.key).map(|raw| (raw, (k.ts, k.tb))).map_err(|e| e.to_string());
+    let mine: BTreeMap<Vec<u8>, KeyVer> = keys(sc, peer, ranges).await?.into_iter().map(decode).collect::<Result<_, _>>()?;
+    let theirs: BTreeMap<Vec<u8>, KeyVer> = their_keys.into_iter().map(decode).collect::<Result<_, _>>()?;
+    let newer_there = theirs.iter().filter(|(k, v)| mine.get(*k).is_none_or(|mv| mv < *v)).map(|(k, v)| (k.clone(), *v)).collect();
+    let newer_here = mine.iter().filter(|(k, v)| theirs.get(*k).is_none_or(|tv| tv < *v)).map(|(k, _)| k.clone()).collect();
+    Ok((newer_there, newer_here))
 }
