@@ -65,41 +65,45 @@ pub fn record_len(key_len: usize, meta_len: usize, body_len: u64) -> u64 {
 /// Writes a whole record (header, key, meta, body, padding) into `out`, which must be exactly
 /// `record_len(..)` bytes long. Returns the header written.
 pub fn encode(out: &mut [u8], kind: Kind, key: &[u8], meta: &[u8], body: &[u8], version: Version) -> Header {
-    assert!(!key.is_empty() && key.len() <= MAX_KEY_LEN, "key length checked by caller");
-    assert!(meta.len() <= MAX_META_LEN, "meta length checked by caller");
     let total = record_len(key.len(), meta.len(), body.len() as u64) as usize;
     assert_eq!(out.len(), total, "record buffer size");
-    let body_sum = xxh3_64(body);
-    out[0..4].copy_from_slice(&MAGIC);
-    out[4] = FORMAT_VERSION;
-    out[5] = kind as u8;
-    out[6..8].copy_from_slice(&(key.len() as u16).to_le_bytes());
-    out[8..12].copy_from_slice(&(meta.len() as u32).to_le_bytes());
-    out[12..16].copy_from_slice(&version.tiebreak.to_le_bytes());
-    out[16..24].copy_from_slice(&(body.len() as u64).to_le_bytes());
-    out[24..32].copy_from_slice(&version.timestamp_us.to_le_bytes());
-    out[32..40].copy_from_slice(&body_sum.to_le_bytes());
-    let k0 = HEADER_LEN;
-    let m0 = k0 + key.len();
-    let b0 = m0 + meta.len();
-    out[k0..m0].copy_from_slice(key);
-    out[m0..b0].copy_from_slice(meta);
-    let head_sum = head_checksum(&out[0..40], key, meta);
-    out[40..48].copy_from_slice(&head_sum.to_le_bytes());
-    out[b0..b0 + body.len()].copy_from_slice(body);
-    out[b0 + body.len()..].fill(0);
-    let h = Header {
-        kind,
-        key_len: key.len() as u16,
-        meta_len: meta.len() as u32,
-        body_len: body.len() as u64,
-        version,
-        body_sum,
-        head_sum,
-    };
+    let mut at = 0;
+    let h = encode_pieces(kind, key, meta, body, version, &mut |piece| {
+        out[at..at + piece.len()].copy_from_slice(piece);
+        at += piece.len();
+    });
+    assert_eq!(at, total, "every byte of the record written");
     // Paired assertion: what we wrote decodes to what we meant.
     debug_assert_eq!(parse_header(&out[..HEADER_LEN]).ok(), Some(h));
     h
+}
+
+/// The same record as [`encode`], handed to `emit` in order as pieces (header, key, meta,
+/// body, padding) that together are `record_len(..)` bytes: for a writer that spreads a
+/// batch over several buffers.
+pub fn encode_pieces(kind: Kind, key: &[u8], meta: &[u8], body: &[u8], version: Version, emit: &mut impl FnMut(&[u8])) -> Header {
+    assert!(!key.is_empty() && key.len() <= MAX_KEY_LEN, "key length checked by caller");
+    assert!(meta.len() <= MAX_META_LEN, "meta length checked by caller");
+    let total = record_len(key.len(), meta.len(), body.len() as u64) as usize;
+    let body_sum = xxh3_64(body);
+    let mut head = [0u8; HEADER_LEN];
+    head[0..4].copy_from_slice(&MAGIC);
+    head[4] = FORMAT_VERSION;
+    head[5] = kind as u8;
+    head[6..8].copy_from_slice(&(key.len() as u16).to_le_bytes());
+    head[8..12].copy_from_slice(&(meta.len() as u32).to_le_bytes());
+    head[12..16].copy_from_slice(&version.tiebreak.to_le_bytes());
+    head[16..24].copy_from_slice(&(body.len() as u64).to_le_bytes());
+    head[24..32].copy_from_slice(&version.timestamp_us.to_le_bytes());
+    head[32..40].copy_from_slice(&body_sum.to_le_bytes());
+    let head_sum = head_checksum(&head[0..40], key, meta);
+    head[40..48].copy_from_slice(&head_sum.to_le_bytes());
+    emit(&head);
+    emit(key);
+    emit(meta);
+    emit(body);
+    emit(&[0u8; 8][..total - HEADER_LEN - key.len() - meta.len() - body.len()]);
+    Header { kind, key_len: key.len() as u16, meta_len: meta.len() as u32, body_len: body.len() as u64, version, body_sum, head_sum }
 }
 
 fn head_checksum(fixed: &[u8], key: &[u8], meta: &[u8]) -> u64 {

@@ -16,6 +16,8 @@ pub fn small_config() -> Config {
     Config {
         segment_size: 64 << 10,
         max_batch_bytes: 16 << 10,
+        // Two blocks: most batches are written in parts, with records across part ends.
+        write_part_bytes: 8 << 10,
         max_record_bytes: 32 << 10,
         checkpoint_interval_bytes: 48 << 10,
         durability: Durability::Fsync,

@@ -57,9 +57,6 @@ impl DiskFile for File {
     async fn write_at(&self, buf: AlignedBuf, off: u64) -> (io::Result<()>, AlignedBuf) {
         File::write_at(self, buf, off).await
     }
-    async fn write_at_split(&self, buf: AlignedBuf, off: u64, part: usize) -> (io::Result<()>, AlignedBuf) {
-        File::write_at_split(self, buf, off, part).await
-    }
     async fn sync(&self) -> io::Result<()> {
         self.sync_data().await
     }

@@ -33,11 +33,6 @@ pub trait DiskFile: 'static {
     async fn read_at(&self, buf: AlignedBuf, off: u64, len: usize) -> (io::Result<usize>, AlignedBuf);
     /// Writes `buf[..buf.len()]` at `off`.
     async fn write_at(&self, buf: AlignedBuf, off: u64) -> (io::Result<()>, AlignedBuf);
-    /// The same, possibly as concurrent writes of `part` bytes (one buffer, no copy).
-    async fn write_at_split(&self, buf: AlignedBuf, off: u64, part: usize) -> (io::Result<()>, AlignedBuf) {
-        let _ = part;
-        self.write_at(buf, off).await
-    }
     /// fdatasync.
     async fn sync(&self) -> io::Result<()>;
     /// Preallocates `[off, off+len)`, growing the file.

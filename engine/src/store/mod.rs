@@ -43,8 +43,11 @@ pub struct Config {
     pub tiebreak: u32,
     pub segment_size: u64,
     pub durability: Durability,
-    /// Upper bound of one group-commit write.
+    /// Upper bound of one group commit.
     pub max_batch_bytes: usize,
+    /// A group commit larger than this is written in parts of this size (a multiple of
+    /// `leofs_rt::ALIGN`), each started as soon as it is encoded.
+    pub write_part_bytes: usize,
     /// Largest record (body + head) accepted; large objects are chunked above this.
     pub max_record_bytes: u64,
     /// Write a new index checkpoint after this many log bytes.
@@ -61,6 +64,7 @@ impl Default for Config {
             segment_size: 1 << 30,
             durability: Durability::Fsync,
             max_batch_bytes: 8 << 20,
+            write_part_bytes: 256 << 10,
             max_record_bytes: 64 << 20,
             checkpoint_interval_bytes: 256 << 20,
             read_cache_bytes: 0,

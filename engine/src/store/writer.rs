@@ -13,8 +13,68 @@ use leofs_rt::AlignedBuf;
 use std::rc::{Rc, Weak};
 use std::time::Instant;
 
-/// Size of each concurrent write of a large group commit.
-const WRITE_PART: usize = 1 << 20;
+/// A batch being encoded into aligned buffers of `part` bytes that cover the log from `blk`
+/// on; each full buffer's write is started at once (a spawned task), so that encoding the
+/// rest overlaps it.
+struct Parts<F: DiskFile> {
+    file: Rc<F>,
+    blk: u64,
+    part: usize,
+    /// Bytes put so far, from `blk`.
+    pos: usize,
+    cur: AlignedBuf,
+    writes: Vec<leofs_rt::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl<F: DiskFile> Parts<F> {
+    fn new(file: Rc<F>, blk: u64, part: usize) -> Self {
+        assert!(part > 0 && part.is_multiple_of(leofs_rt::ALIGN), "write parts are whole blocks");
+        Parts { file, blk, part, pos: 0, cur: AlignedBuf::with_capacity(part), writes: Vec::new() }
+    }
+
+    fn put(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            let n = bytes.len().min(self.part - self.cur.len());
+            self.cur.extend_from_slice(&bytes[..n]);
+            self.pos += n;
+            bytes = &bytes[n..];
+            if self.cur.len() == self.part {
+                let full = std::mem::replace(&mut self.cur, AlignedBuf::with_capacity(self.part));
+                self.start(full);
+            }
+        }
+    }
+
+    fn start(&mut self, buf: AlignedBuf) {
+        let at = self.blk + (self.pos - buf.len()) as u64;
+        let file = self.file.clone();
+        self.writes.push(leofs_rt::task::spawn(async move { file.write_at(buf, at).await.0 }));
+    }
+
+    /// Pads and writes the last part, waits for every write; returns the first error and
+    /// the bytes of the last, partly filled block (where the next batch starts).
+    async fn finish(mut self) -> (std::io::Result<()>, Vec<u8>) {
+        // Parts are whole blocks, so the last partly filled block is in the current one.
+        let t0 = align_down_u64(self.cur.len() as u64) as usize;
+        let tail = self.cur.as_slice()[t0..].to_vec();
+        if !self.cur.is_empty() {
+            let at = self.blk + (self.pos - self.cur.len()) as u64;
+            let mut last = std::mem::replace(&mut self.cur, AlignedBuf::with_capacity(0));
+            last.pad_to_align();
+            let file = self.file.clone();
+            self.writes.push(leofs_rt::task::spawn(async move { file.write_at(last, at).await.0 }));
+        }
+        let mut res = Ok(());
+        for w in self.writes {
+            if let Err(e) = w.await {
+                if res.is_ok() {
+                    res = Err(e);
+                }
+            }
+        }
+        (res, tail)
+    }
+}
 
 impl<D: Disk> Inner<D> {
     /// Queues `op` for the writer; the receiver resolves once it is durable and applied.
@@ -94,26 +154,35 @@ impl<D: Disk> Inner<D> {
         let pre = (off - blk) as usize;
         assert_eq!(pre, tail.len(), "tail block copy matches the head offset");
         let total: u64 = batch.iter().map(|(_, l)| l).sum();
-        let mut buf = AlignedBuf::with_capacity(align_up(pre + total as usize));
-        buf.extend_from_slice(&tail);
+        // A large batch is encoded into `write_part_bytes` buffers, each written as soon as it is
+        // full while the next one is encoded: the CPU work of the batch (copies, checksums)
+        // overlaps its I/O instead of preceding it.
+        let whole = align_up(pre + total as usize);
+        let mut out = Parts::new(file.clone(), blk, if whole > self.cfg.write_part_bytes { self.cfg.write_part_bytes } else { whole });
+        out.put(&tail);
         let mut locs = Vec::with_capacity(batch.len());
+        let mut writing = 0;
         for (p, len) in &batch {
-            let at = off + (buf.len() - pre) as u64;
-            let start = buf.len();
+            let at = blk + out.pos as u64;
+            let before = out.pos;
             match &p.op {
                 Op::Put { kind, key, meta, body, version, .. } => {
-                    buf.set_len(start + *len as usize);
-                    record::encode(&mut buf.as_mut_slice()[start..], *kind, key, meta, body, *version);
+                    record::encode_pieces(*kind, key, meta, body, *version, &mut |piece| out.put(piece));
                 }
-                Op::Copy { raw, .. } => buf.extend_from_slice(raw),
+                Op::Copy { raw, .. } => out.put(raw),
                 _ => unreachable!("take_batch only takes record ops"),
             }
+            assert_eq!((out.pos - before) as u64, *len, "record length as planned");
             locs.push(Loc { seg, off: at as u32, len: *len as u32 });
+            if out.writes.len() > writing {
+                // Lets the runtime hand the new full parts' writes to the kernel now.
+                writing = out.writes.len();
+                leofs_rt::task::yield_now().await;
+            }
         }
-        buf.pad_to_align();
-        // Large batches go out as concurrent 1 MiB writes: the device works on several at
-        // once, like fio at a queue depth, instead of one long write.
-        let (res, buf) = file.write_at_split(buf, blk, WRITE_PART).await;
+        let new_off = off + total;
+        assert_eq!(blk + out.pos as u64, new_off, "batch length as planned");
+        let (res, tail) = out.finish().await;
         if let Err(e) = res {
             let why = if is_enospc(&e) { "no space left on device".to_string() } else { e.to_string() };
             self.poison(format!("write of {total} bytes to segment {seg} at offset {off} failed: {why}"));
@@ -129,11 +198,9 @@ impl<D: Disk> Inner<D> {
             st.fsyncs += 1;
             st.fsync_ns_total += t.elapsed().as_nanos() as u64;
         }
-        let new_off = off + total;
         {
             let mut h = self.head.borrow_mut();
-            let t0 = (align_down_u64(new_off) - blk) as usize;
-            h.tail = buf.as_slice()[t0..(new_off - blk) as usize].to_vec();
+            h.tail = tail;
             h.off = new_off;
         }
         if let Some(s) = self.segs.borrow_mut().get_mut(&seg) {
