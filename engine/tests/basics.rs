@@ -106,3 +106,47 @@ fn versioned_puts_last_writer_wins() {
         assert!(store.entry(b"b/k").unwrap().version > v);
     });
 }
+
+/// A tombstone outlives compaction for `tombstone_grace_secs` (what a cluster needs, so a
+/// replica that missed the delete learns it), survives a restart there, and is dropped once
+/// the grace is 0 (a single node).
+#[test]
+fn compaction_keeps_tombstones_for_their_grace_period() {
+    leofs_rt::block_on(async {
+        let disk = SimDisk::new();
+        let fill = |store: &Store<SimDisk>, round: u64| {
+            let store = store.clone();
+            async move {
+                for k in 0..20u64 {
+                    let body = body_for(k, round, 1500);
+                    store.put(format!("b/fill{k}").as_bytes(), &meta(&body), body).await.unwrap();
+                }
+            }
+        };
+        let cfg = Config { tombstone_grace_secs: 3600, ..small_config() };
+        let store = Store::open(disk.clone(), cfg.clone()).await.unwrap();
+        let body = body_for(1, 1, 1500);
+        store.put(b"b/gone", &meta(&body), body).await.unwrap();
+        assert!(store.delete(b"b/gone").await.unwrap());
+        for round in 0..6 {
+            fill(&store, round).await;
+        }
+        let stats = store.compact(0.0, 0).await.unwrap();
+        assert!(stats.segments_removed > 0, "{stats:?}");
+        assert_eq!(stats.tombstones_dropped, 0, "{stats:?}");
+        let e = store.entry(b"b/gone").expect("the tombstone is still indexed");
+        assert!(!e.is_live());
+        store.close().await.unwrap();
+
+        // After a restart the tombstone is still there; with no grace it goes.
+        let store = Store::open(disk.clone(), Config { tombstone_grace_secs: 0, ..cfg }).await.unwrap();
+        assert!(store.entry(b"b/gone").is_some_and(|e| !e.is_live()));
+        for round in 6..12 {
+            fill(&store, round).await;
+        }
+        let stats = store.compact(0.0, 0).await.unwrap();
+        assert_eq!(stats.tombstones_dropped, 1, "{stats:?}");
+        assert!(store.entry(b"b/gone").is_none());
+        assert!(store.get_all(b"b/gone").await.unwrap().is_none());
+    });
+}

@@ -59,6 +59,10 @@ pub struct NodeArgs {
     /// MiB/s, 0 for no bound [default: 8].
     #[arg(long, env = "LEOFS_REBALANCE_MIB_PER_SEC")]
     pub rebalance_mib_per_sec: Option<u64>,
+    /// Storage: how long compaction keeps a tombstone, in seconds, so that a replica that
+    /// missed a delete learns it [default: 604800, a week].
+    #[arg(long, env = "LEOFS_TOMBSTONE_GRACE_SECS")]
+    pub tombstone_grace_secs: Option<u64>,
 }
 
 /// Flags of `leofs server`. Unset flags fall back to the config file, then to defaults.

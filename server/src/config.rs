@@ -43,6 +43,7 @@ pub struct FileConfig {
     pub scrub_pause_ms: Option<u64>,
     pub repair_mib_per_sec: Option<u64>,
     pub rebalance_mib_per_sec: Option<u64>,
+    pub tombstone_grace_secs: Option<u64>,
 }
 
 /// Repair and rebuild traffic one core sends per second by default: a rebuild is urgent
@@ -52,6 +53,11 @@ pub const DEFAULT_REPAIR_MIB_PER_SEC: u64 = 1024;
 /// A rebalance's hand-over is not urgent: clients' latency comes first (8 MiB/s per core
 /// keeps 4 KiB GET p99 within 2.4x of its value at rest; docs/BENCHMARKS.md).
 pub const DEFAULT_REBALANCE_MIB_PER_SEC: u64 = 8;
+
+/// A storage node keeps tombstones a week: a replica down for less than that learns of
+/// the deletes it missed (repair queues, anti-entropy); one down longer is rebuilt with
+/// `recover-node` after a wipe, or deleted objects may come back.
+pub const DEFAULT_TOMBSTONE_GRACE_SECS: u64 = 7 * 24 * 3600;
 
 /// What a storage node or gateway needs to join a cluster.
 #[derive(Clone, Debug)]
@@ -69,6 +75,8 @@ pub struct ClusterCfg {
     /// (`recover-node`), and the hand-over of a rebalance (0: unbounded).
     pub repair_bytes_per_sec: u64,
     pub rebalance_bytes_per_sec: u64,
+    /// How long compaction keeps a tombstone (engine `tombstone_grace_secs`).
+    pub tombstone_grace_secs: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -163,7 +171,8 @@ impl ServerConfig {
                 let repair_bytes_per_sec = n.repair_mib_per_sec.or(file.repair_mib_per_sec).unwrap_or(DEFAULT_REPAIR_MIB_PER_SEC) << 20;
                 let rebalance_bytes_per_sec = n.rebalance_mib_per_sec.or(file.rebalance_mib_per_sec).unwrap_or(DEFAULT_REBALANCE_MIB_PER_SEC) << 20;
                 let zone = n.zone.clone().or(file.zone.clone()).unwrap_or_default();
-                Some(ClusterCfg { node_id, manager, rpc_listen, zone, weight, scrub_bytes_per_sec, scrub_pause_ms, repair_bytes_per_sec, rebalance_bytes_per_sec })
+                let tombstone_grace_secs = n.tombstone_grace_secs.or(file.tombstone_grace_secs).unwrap_or(DEFAULT_TOMBSTONE_GRACE_SECS);
+                Some(ClusterCfg { node_id, manager, rpc_listen, zone, weight, scrub_bytes_per_sec, scrub_pause_ms, repair_bytes_per_sec, rebalance_bytes_per_sec, tombstone_grace_secs })
             }
         };
         let listen_s = args.listen.clone().or(file.listen).unwrap_or_else(|| listen_default.into());
@@ -291,6 +300,8 @@ mod tests {
         };
         assert_eq!(rates(&node(None, None)), (DEFAULT_REPAIR_MIB_PER_SEC << 20, DEFAULT_REBALANCE_MIB_PER_SEC << 20));
         assert_eq!(rates(&node(Some(0), Some(32))), (0, 32 << 20));
-        assert!(parse_file("repair_mib_per_sec = 100\nrebalance_mib_per_sec = 4\n").is_ok());
+        assert!(parse_file("repair_mib_per_sec = 100\nrebalance_mib_per_sec = 4\ntombstone_grace_secs = 60\n").is_ok());
+        let c = ServerConfig::resolve_as(&ServerArgs::default(), Some(&node(None, None)), "127.0.0.1:0", "127.0.0.1:0", "./d").unwrap();
+        assert_eq!(c.cluster.unwrap().tombstone_grace_secs, DEFAULT_TOMBSTONE_GRACE_SECS);
     }
 }

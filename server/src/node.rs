@@ -468,6 +468,9 @@ async fn open_shard(a: &CoreArgs) -> Result<Store<DirDisk>, String> {
         durability: a.cfg.durability,
         max_record_bytes: a.cfg.max_object_bytes + (64 << 10) + 65536 + 4096,
         read_cache_bytes: (a.cfg.cache_bytes / a.cfg.shards as u64) as usize,
+        // A single node drops a tombstone as soon as nothing older survives; replicas keep
+        // it for the grace period.
+        tombstone_grace_secs: a.cfg.cluster.as_ref().map_or(0, |c| c.tombstone_grace_secs),
         ..EngineConfig::default()
     };
     let disk = DirDisk::new(&shard_dir(&a.cfg.data_dir, a.core), a.mode).map_err(|e| format!("cannot create shard directory: {e}"))?;

@@ -78,6 +78,8 @@ pub(crate) async fn run<D: Disk>(inner: &Rc<Inner<D>>, garbage_ratio: f64, bytes
         return Ok(stats);
     }
     let started = Instant::now();
+    let grace_us = inner.cfg.tombstone_grace_secs.saturating_mul(1_000_000);
+    let now_us = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64);
     let mut waiters: VecDeque<(Waiter, u64)> = VecDeque::new();
     let mut in_flight = 0u64;
     // The throttle counts every byte compaction moves: scanned (mostly garbage, read at
@@ -105,8 +107,9 @@ pub(crate) async fn run<D: Disk>(inner: &Rc<Inner<D>>, garbage_ratio: f64, bytes
                 throttle(started, io, bytes_per_sec).await;
                 continue;
             };
-            if header.kind == Kind::Tombstone && id < min_kept {
-                // No older segment survives that could hold a version this tombstone hides.
+            if header.kind == Kind::Tombstone && id < min_kept && header.version.timestamp_us.saturating_add(grace_us) <= now_us {
+                // No older segment survives that could hold a version this tombstone hides,
+                // and the grace period for replicas that missed the delete is over.
                 waiters.push_back((inner.enqueue(Op::DropTombstone { key: key.into(), at })?, 0));
                 stats.tombstones_dropped += 1;
                 continue;

@@ -54,6 +54,12 @@ pub struct Config {
     pub checkpoint_interval_bytes: u64,
     /// RAM for the read cache of small objects (bodies up to 64 KiB); 0 turns it off.
     pub read_cache_bytes: usize,
+    /// Compaction keeps a tombstone at least this long after its version's timestamp. A
+    /// replica that missed the delete (down, partitioned) learns it from a tombstone; one
+    /// dropped everywhere first would let the old copy come back through read-repair or
+    /// anti-entropy. 0 (a single node, where nothing can come back) drops tombstones as soon
+    /// as no older segment survives.
+    pub tombstone_grace_secs: u64,
 }
 
 impl Default for Config {
@@ -68,6 +74,7 @@ impl Default for Config {
             max_record_bytes: 64 << 20,
             checkpoint_interval_bytes: 256 << 20,
             read_cache_bytes: 0,
+            tombstone_grace_secs: 0,
         }
     }
 }
