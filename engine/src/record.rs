@@ -73,8 +73,6 @@ pub fn encode(out: &mut [u8], kind: Kind, key: &[u8], meta: &[u8], body: &[u8], 
         at += piece.len();
     });
     assert_eq!(at, total, "every byte of the record written");
-    // Paired assertion: what we wrote decodes to what we meant.
-    debug_assert_eq!(parse_header(&out[..HEADER_LEN]).ok(), Some(h));
     h
 }
 
@@ -98,12 +96,15 @@ pub fn encode_pieces(kind: Kind, key: &[u8], meta: &[u8], body: &[u8], version: 
     head[32..40].copy_from_slice(&body_sum.to_le_bytes());
     let head_sum = head_checksum(&head[0..40], key, meta);
     head[40..48].copy_from_slice(&head_sum.to_le_bytes());
+    let h = Header { kind, key_len: key.len() as u16, meta_len: meta.len() as u32, body_len: body.len() as u64, version, body_sum, head_sum };
+    // Paired assertion: the header about to be written decodes to what we meant.
+    debug_assert_eq!(parse_header(&head).ok(), Some(h));
     emit(&head);
     emit(key);
     emit(meta);
     emit(body);
     emit(&[0u8; 8][..total - HEADER_LEN - key.len() - meta.len() - body.len()]);
-    Header { kind, key_len: key.len() as u16, meta_len: meta.len() as u32, body_len: body.len() as u64, version, body_sum, head_sum }
+    h
 }
 
 fn head_checksum(fixed: &[u8], key: &[u8], meta: &[u8]) -> u64 {
