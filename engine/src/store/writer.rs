@@ -34,14 +34,16 @@ impl<F: DiskFile> Parts<F> {
 
     fn put(&mut self, mut bytes: &[u8]) {
         while !bytes.is_empty() {
-            let n = bytes.len().min(self.part - self.cur.len());
-            self.cur.extend_from_slice(&bytes[..n]);
-            self.pos += n;
-            bytes = &bytes[n..];
+            // A full part is started when more bytes come, so a batch that fits one part is
+            // written by `finish` without a task or a second buffer.
             if self.cur.len() == self.part {
                 let full = std::mem::replace(&mut self.cur, AlignedBuf::with_capacity(self.part));
                 self.start(full);
             }
+            let n = bytes.len().min(self.part - self.cur.len());
+            self.cur.extend_from_slice(&bytes[..n]);
+            self.pos += n;
+            bytes = &bytes[n..];
         }
     }
 
@@ -59,8 +61,12 @@ impl<F: DiskFile> Parts<F> {
         let tail = self.cur.as_slice()[t0..].to_vec();
         if !self.cur.is_empty() {
             let at = self.blk + (self.pos - self.cur.len()) as u64;
-            let mut last = std::mem::replace(&mut self.cur, AlignedBuf::with_capacity(0));
+            let mut last = self.cur;
             last.pad_to_align();
+            if self.writes.is_empty() {
+                // The common small batch: one write, awaited here.
+                return (self.file.write_at(last, at).await.0, tail);
+            }
             let file = self.file.clone();
             self.writes.push(leofs_rt::task::spawn(async move { file.write_at(last, at).await.0 }));
         }
