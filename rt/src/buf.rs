@@ -242,27 +242,6 @@ unsafe impl monoio::buf::IoBufMut for AlignedBuf {
     }
 }
 
-/// A read-only range of a shared aligned buffer, handed to the kernel: lets several
-/// concurrent writes go out of one buffer without copying it.
-pub(crate) struct SharedSlice {
-    pub(crate) buf: std::rc::Rc<AlignedBuf>,
-    pub(crate) start: usize,
-    pub(crate) end: usize,
-}
-
-// SAFETY: the range lies within the buffer's initialised length (checked at construction
-// in fs::File::write_at_split); the heap allocation neither moves nor is mutated while any
-// Rc to it lives, and this slice holds one until the kernel is done.
-#[allow(unsafe_code)]
-unsafe impl monoio::buf::IoBuf for SharedSlice {
-    fn read_ptr(&self) -> *const u8 {
-        self.buf.as_slice()[self.start..self.end].as_ptr()
-    }
-    fn bytes_init(&self) -> usize {
-        self.end - self.start
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,6 +11,7 @@ pub mod cpu;
 pub mod fs;
 pub mod net;
 pub mod runtime;
+pub mod submit;
 pub mod sync;
 pub mod task;
 

@@ -58,11 +58,13 @@ fn tune_allocator() {
 /// fallback, timers enabled). Used by each core's thread, by tools and by tests.
 pub fn block_on<F: Future>(fut: F) -> F::Output {
     tune_allocator();
-    let rt = monoio::RuntimeBuilder::<monoio::FusionDriver>::new()
-        .enable_timer()
-        .with_entries(1024)
-        .build()
-        .expect("cannot build the async runtime (neither io_uring nor epoll)");
+    let (rt, _ring) = crate::submit::Ring::learn(|| {
+        monoio::RuntimeBuilder::<monoio::FusionDriver>::new()
+            .enable_timer()
+            .with_entries(1024)
+            .build()
+            .expect("cannot build the async runtime (neither io_uring nor epoll)")
+    });
     let driver = match &rt {
         monoio::FusionRuntime::Uring(_) => Driver::IoUring,
         monoio::FusionRuntime::Legacy(_) => Driver::Epoll,
