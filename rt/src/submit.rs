@@ -88,12 +88,10 @@ fn submit_now() {
     if let Some(fd) = ring_fd() {
         // Entries the kernel may take: it takes min(this, what is queued).
         const ANY: libc::c_uint = 1 << 16;
+        // A failure (not a ring, EAGAIN) is ignored: monoio's own submission at park remains.
         #[allow(unsafe_code)]
-        // SAFETY: io_uring_enter with min_complete 0, no flags and no argument pointer
-        // passes no memory of ours; the kernel consumes the entries monoio published, whose
-        // buffers monoio keeps alive until their completions, as for its own submission.
-        // On a descriptor that is not a ring it fails, which we ignore: monoio's own
-        // submission at park remains.
+        // SAFETY: no flags, no argument pointer: the kernel only consumes the entries monoio
+        // published, whose buffers monoio keeps alive until completion, as for its own submit.
         unsafe {
             libc::syscall(libc::SYS_io_uring_enter, fd, ANY, 0 as libc::c_uint, 0 as libc::c_uint, std::ptr::null::<u8>(), 0usize);
         }
