@@ -24,5 +24,5 @@ pub use error::{Error, Result};
 pub use index::{Entry, Loc};
 pub use meta::{ChecksumAlgo, ObjectMeta};
 pub use record::Kind;
-pub use store::{Config, Durability, Object, Store};
+pub use store::{Config, Durability, Object, SharedCache, Store};
 pub use version::Version;

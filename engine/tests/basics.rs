@@ -150,3 +150,59 @@ fn compaction_keeps_tombstones_for_their_grace_period() {
         assert!(store.get_all(b"b/gone").await.unwrap().is_none());
     });
 }
+
+/// The read cache, which other cores read without the index, holds only the version the
+/// index names: after overwrites racing with reads, deletes and forgets, every cached copy is
+/// the current one.
+#[test]
+fn the_shared_read_cache_holds_only_current_versions() {
+    leofs_rt::block_on(async {
+        let cfg = Config { read_cache_bytes: 1 << 20, ..small_config() };
+        let store = std::rc::Rc::new(Store::open(SimDisk::new(), cfg).await.unwrap());
+        let cache = store.shared_cache();
+        let check = |key: &[u8]| {
+            if let Some((e, m, b)) = cache.get_current(key) {
+                let cur = store.stat(key).expect("a cached key is live");
+                assert_eq!(e.version, cur.version, "cached copy of {} is stale", String::from_utf8_lossy(key));
+                assert_eq!(b.as_slice().len() as u64, m.size);
+            }
+        };
+        let mut hits = 0;
+        for round in 0..40u64 {
+            let key = format!("b/k{}", round % 4);
+            let body = body_for(round, 1, 300 + round as usize);
+            store.put(key.as_bytes(), &meta(&body), body).await.unwrap();
+            // A read and an overwrite of the same key in flight together.
+            let (s1, s2, k1, k2) = (store.clone(), store.clone(), key.clone(), key.clone());
+            let next = body_for(round, 2, 500);
+            // (On this simulated disk the read completes before the writer installs the
+            // write; on a real disk either may come first.)
+            let write = leofs_rt::task::spawn(async move { s2.put(k2.as_bytes(), &meta(&next), next.clone()).await.unwrap() });
+            let read = leofs_rt::task::spawn(async move {
+                let mut o = s1.get(k1.as_bytes()).await.unwrap().unwrap();
+                while o.body.next().await.unwrap().is_some() {}
+            });
+            read.await;
+            write.await;
+            check(key.as_bytes());
+            // A quiet read caches the current version; then it is served to other cores.
+            let mut o = store.get(key.as_bytes()).await.unwrap().unwrap();
+            while o.body.next().await.unwrap().is_some() {}
+            if let Some((e, _, b)) = cache.get_current(key.as_bytes()) {
+                assert_eq!(b.as_slice(), body_for(round, 2, 500));
+                assert_eq!(Some(e.version), store.stat(key.as_bytes()).map(|c| c.version));
+                hits += 1;
+            }
+            match round % 3 {
+                0 => assert!(store.delete(key.as_bytes()).await.unwrap()),
+                1 => assert!(store.forget(key.as_bytes())),
+                _ => {}
+            }
+            check(key.as_bytes());
+            if round % 3 != 2 {
+                assert!(cache.get_current(key.as_bytes()).is_none(), "gone from the cache with the key");
+            }
+        }
+        assert!(hits >= 30, "quiet reads were cached ({hits} of 40)");
+    });
+}

@@ -84,6 +84,8 @@ struct CoreArgs {
     handoffs: Receiver<leofs_rt::net::Handoff>,
     rx: Receiver<Req>,
     senders: Arc<Vec<Sender<Req>>>,
+    /// Every shard's read cache, set by its core once its store is open.
+    caches: Arc<Vec<std::sync::OnceLock<leofs_engine::SharedCache>>>,
     catalog: Catalog,
     stop: Arc<AtomicBool>,
     ready: std::sync::mpsc::Sender<(usize, Result<&'static str, String>)>,
@@ -167,6 +169,7 @@ pub fn run(cfg: ServerConfig, role: Role) -> Result<(), String> {
     }
     let (senders, receivers): (Vec<_>, Vec<_>) = (0..cfg.shards).map(|_| unbounded::<Req>()).unzip();
     let senders = Arc::new(senders);
+    let caches = Arc::new((0..cfg.shards).map(|_| std::sync::OnceLock::new()).collect::<Vec<_>>());
     let (metrics_txs, metrics_rxs): (Vec<_>, Vec<_>) = (0..cfg.shards).map(|_| unbounded::<metrics::Ask>()).unzip();
     let metrics = metrics::Cores(Arc::new(metrics_txs));
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
@@ -186,6 +189,7 @@ pub fn run(cfg: ServerConfig, role: Role) -> Result<(), String> {
             handoffs,
             rx,
             senders: senders.clone(),
+            caches: caches.clone(),
             catalog: catalog.clone(),
             stop: stop.clone(),
             ready: ready_tx.clone(),
@@ -304,7 +308,10 @@ fn core_main(a: CoreArgs) {
             leofs_rt::task::spawn(auto_compact(store.clone(), a.stop.clone(), a.shared.clone()));
         }
         leofs_rt::task::spawn(metrics::serve(a.core, store.clone(), a.metrics_rx.clone()));
-        let shards = local.map(|local| Shards { local, senders: a.senders.clone() });
+        if let Some(store) = &store {
+            let _ = a.caches[a.core].set(store.shared_cache());
+        }
+        let shards = local.map(|local| Shards { local, senders: a.senders.clone(), caches: a.caches.clone() });
         if let (Some(shared), Some(shards), Some(rpc)) = (&a.shared, &shards, &a.rpc) {
             let pool = Rc::new(crate::cluster::pool::Pool::new());
             let sc = Rc::new(crate::cluster::storage::StorageCore {

@@ -290,6 +290,9 @@ pub async fn serve(local: Rc<Local>, rx: Receiver<Req>) {
 pub struct Shards {
     pub local: Rc<Local>,
     pub senders: Arc<Vec<Sender<Req>>>,
+    /// Every shard's read cache, once its core has opened it (GETs of cached keys are
+    /// answered on the asking core).
+    pub caches: Arc<Vec<std::sync::OnceLock<leofs_engine::SharedCache>>>,
 }
 
 fn gone() -> Error {
@@ -342,6 +345,14 @@ impl Shards {
 
     pub async fn get(&self, key: Vec<u8>) -> Result<Option<Got>, Error> {
         let Some(tx) = self.owner(&key) else { return self.local.get(&key).await };
+        // A small object the owner holds in its read cache is answered here, without a
+        // round trip to the owning core (the cache holds only current versions).
+        let cached = self.caches.get(shard_of(&key, self.count())).and_then(|c| c.get()).and_then(|c| c.get_current(&key));
+        if let Some((entry, meta, buf)) = cached {
+            let end = buf.len();
+            let chunks = std::iter::once(OwnedChunk { buf, start: 0, end }).filter(|c| c.end > 0).collect();
+            return Ok(Some(Got { entry, meta, body: BodyStream::Buffered { chunks, pos: 0, want: None } }));
+        }
         let (rtx, rrx) = bounded(1);
         tx.send(Req::Get { key, reply: rtx }).map_err(|_| gone())?;
         let r = rrx.recv_async().await.map_err(|_| gone())??;

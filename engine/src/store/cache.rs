@@ -1,14 +1,25 @@
 //! The read cache: small objects' metadata and bodies, verified when they were read from the
 //! disk, kept in RAM by least-recent use within a byte budget (LeoFS's gateways keep a
-//! similar object cache). A hit skips the disk read and the checksum; what makes it safe is
-//! the version: an entry is served only if the index still names the same version for the
-//! key (an overwrite or a delete changes or removes it; compaction moves a record but keeps
-//! its version and bytes), so no write path has to remember to invalidate it.
+//! similar object cache). A hit skips the disk read and the checksum.
+//!
+//! Other cores read it too ([`SharedCache::get_current`]): a GET arriving on another core is
+//! answered there, without a round trip to the owning core, which cannot consult its index
+//! for it. What makes that safe is an invariant the owning shard keeps on its own thread:
+//! **an entry's version is the version its key's index entry has now.** The index changes
+//! only on the owner's thread, and each change that alters a key's version (overwrite,
+//! delete, forget) drops the key's entry in the same step; a read inserts its copy only if
+//! the index still names the version it read (checked and inserted with no await between).
+//! Compaction moves a record but keeps its version and bytes. A write is acknowledged after
+//! its index change, so a GET sent after the acknowledgement, on any core, cannot be
+//! answered from an older copy. The owner's own reads still compare versions as well.
 
+use crate::index::Entry;
 use crate::meta::ObjectMeta;
 use crate::version::Version;
 use leofs_rt::AlignedBuf;
 use lru::LruCache;
+use parking_lot::Mutex;
+use std::sync::Arc;
 
 /// Bodies up to this size are cached: the cache is for small, hot objects; large ones
 /// stream from the disk at its full speed anyway.
@@ -17,7 +28,8 @@ pub const MAX_CACHED_BODY: usize = 64 << 10;
 const ENTRY_OVERHEAD: usize = 160;
 
 pub(crate) struct Cached {
-    pub version: Version,
+    /// The index entry the copy was read at (its location may have moved since).
+    pub entry: Entry,
     pub meta: ObjectMeta,
     pub body: Box<[u8]>,
 }
@@ -56,7 +68,7 @@ impl ReadCache {
             return None;
         }
         match self.lru.get(key) {
-            Some(c) if c.version == version => {
+            Some(c) if c.entry.version == version => {
                 self.hits += 1;
                 let mut buf = AlignedBuf::with_capacity(c.body.len().max(1));
                 buf.extend_from_slice(&c.body);
@@ -76,12 +88,28 @@ impl ReadCache {
         }
     }
 
+    /// The cached copy of `key`, whatever its version (the owner keeps it current), with its
+    /// body copied into a read buffer.
+    pub fn get_current(&mut self, key: &[u8]) -> Option<(Entry, ObjectMeta, AlignedBuf)> {
+        if !self.enabled() {
+            return None;
+        }
+        let Some(c) = self.lru.get(key) else {
+            self.misses += 1;
+            return None;
+        };
+        self.hits += 1;
+        let mut buf = AlignedBuf::with_capacity(c.body.len().max(1));
+        buf.extend_from_slice(&c.body);
+        Some((c.entry, c.meta.clone(), buf))
+    }
+
     /// Caches a verified small object, evicting the least recently used beyond the budget.
-    pub fn insert(&mut self, key: &[u8], version: Version, meta: &ObjectMeta, body: &[u8]) {
+    pub fn insert(&mut self, key: &[u8], entry: Entry, meta: &ObjectMeta, body: &[u8]) {
         if !self.enabled() || body.len() > MAX_CACHED_BODY {
             return;
         }
-        let c = Cached { version, meta: meta.clone(), body: body.into() };
+        let c = Cached { entry, meta: meta.clone(), body: body.into() };
         let add = cost(key, &c);
         if add > self.budget {
             return;
@@ -107,6 +135,26 @@ impl ReadCache {
     }
 }
 
+/// A shard's read cache, shared with the other cores (see the module's invariant).
+#[derive(Clone)]
+pub struct SharedCache(Arc<Mutex<ReadCache>>);
+
+impl SharedCache {
+    pub(crate) fn new(budget: usize) -> Self {
+        SharedCache(Arc::new(Mutex::new(ReadCache::new(budget))))
+    }
+
+    pub(crate) fn lock(&self) -> parking_lot::MutexGuard<'_, ReadCache> {
+        self.0.lock()
+    }
+
+    /// The current version of `key` if it is cached: its index entry, metadata and body.
+    /// `None` means "not cached", never "absent": ask the owner.
+    pub fn get_current(&self, key: &[u8]) -> Option<(Entry, ObjectMeta, AlignedBuf)> {
+        self.0.lock().get_current(key)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,29 +163,33 @@ mod tests {
         Version { timestamp_us: t, tiebreak: 0 }
     }
 
+    fn e(t: u64) -> Entry {
+        Entry { loc: crate::index::Loc { seg: 0, off: 0, len: 0 }, kind: crate::record::Kind::Object, size: 0, md5: [0; 16], parts: 0, version: v(t) }
+    }
+
     #[test]
     fn serves_only_the_version_the_index_names_and_stays_in_budget() {
         let meta = ObjectMeta::default();
         let mut c = ReadCache::new(3 * (4096 + 1 + ENTRY_OVERHEAD));
-        c.insert(b"a", v(1), &meta, &[1; 4096]);
+        c.insert(b"a", e(1), &meta, &[1; 4096]);
         assert_eq!(c.get(b"a", v(1)).map(|(_, b)| b.as_slice()[0]), Some(1));
         assert!(c.get(b"a", v(2)).is_none(), "another version is a miss");
         assert!(c.get(b"a", v(1)).is_none(), "and the stale copy is gone");
         for (i, k) in [b"b", b"c", b"d"].iter().enumerate() {
-            c.insert(*k, v(1), &meta, &[i as u8; 4096]);
+            c.insert(*k, e(1), &meta, &[i as u8; 4096]);
         }
         c.get(b"b", v(1));
-        c.insert(b"e", v(1), &meta, &[9; 4096]);
+        c.insert(b"e", e(1), &meta, &[9; 4096]);
         assert!(c.get(b"c", v(1)).is_none(), "least recently used evicted first");
         assert!(c.get(b"b", v(1)).is_some());
         assert!(c.bytes() <= 3 * (4096 + 1 + ENTRY_OVERHEAD));
-        c.insert(b"big", v(1), &meta, &vec![0; MAX_CACHED_BODY + 1]);
+        c.insert(b"big", e(1), &meta, &vec![0; MAX_CACHED_BODY + 1]);
         assert!(c.get(b"big", v(1)).is_none(), "large bodies are not cached");
         c.remove(b"b");
         assert!(c.get(b"b", v(1)).is_none());
         assert_eq!((c.hits, c.misses), (3, 5));
         let mut off = ReadCache::new(0);
-        off.insert(b"a", v(1), &meta, &[1]);
+        off.insert(b"a", e(1), &meta, &[1]);
         assert!(off.get(b"a", v(1)).is_none());
     }
 }

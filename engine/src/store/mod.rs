@@ -7,6 +7,7 @@
 //! lets checkpoints and compaction reason about it without locks.
 
 mod cache;
+pub use cache::SharedCache;
 mod compact;
 mod read;
 mod recover;
@@ -158,7 +159,7 @@ pub(crate) struct Inner<D: Disk> {
     since_checkpoint: Cell<u64>,
     stats: RefCell<Stats>,
     compacting: Cell<bool>,
-    cache: RefCell<cache::ReadCache>,
+    cache: cache::SharedCache,
 }
 
 /// A handle to one shard; clones share it (all on the shard's core).
@@ -188,8 +189,13 @@ impl<D: Disk> Store<D> {
         self.inner.poison.borrow().clone()
     }
 
+    /// This shard's read cache, for other cores to answer GETs of its cached keys.
+    pub fn shared_cache(&self) -> SharedCache {
+        self.inner.cache.clone()
+    }
+
     pub fn stats(&self) -> Stats {
-        let c = self.inner.cache.borrow();
+        let c = self.inner.cache.lock();
         Stats { cache_hits: c.hits, cache_misses: c.misses, cache_bytes: c.bytes() as u64, ..self.inner.stats.borrow().clone() }
     }
 
@@ -200,6 +206,8 @@ impl<D: Disk> Store<D> {
     /// harmless: the copy is dropped again by the next cleanup.
     pub fn forget(&self, key: &[u8]) -> bool {
         let Some(e) = self.inner.index.borrow_mut().remove(key) else { return false };
+        // The cache holds only current versions (other cores read it): drop with the entry.
+        self.inner.cache.lock().remove(key);
         if let Some(s) = self.inner.segs.borrow_mut().get_mut(&e.loc.seg) {
             assert!(s.live >= e.loc.len as u64, "live bytes of segment {} underflow", e.loc.seg);
             s.live -= e.loc.len as u64;

@@ -142,7 +142,7 @@ pub(crate) async fn get<D: Disk>(inner: &Inner<D>, key: &[u8], use_cache: bool) 
     let Some(file) = inner.segs.borrow().get(&entry.loc.seg).map(|s| s.file.clone()) else {
         return Err(Error::Corrupt(format!("index points at missing segment {}", entry.loc.seg)));
     };
-    let hit = if use_cache { inner.cache.borrow_mut().get(key, entry.version) } else { None };
+    let hit = if use_cache { inner.cache.lock().get(key, entry.version) } else { None };
     if let Some((meta, body)) = hit {
         return Ok(Some(cached(entry, meta, body, file, key)));
     }
@@ -177,8 +177,10 @@ pub(crate) async fn get<D: Disk>(inner: &Inner<D>, key: &[u8], use_cache: bool) 
         // One-shot hash for a body read whole (faster than the streaming state).
         return Err(Error::Corrupt(format!("body checksum mismatch for key {}", String::from_utf8_lossy(key))));
     }
-    if whole {
-        inner.cache.borrow_mut().insert(key, entry.version, &meta, first_bytes);
+    // Only the version the index names now: a write may have replaced it while we read,
+    // and other cores serve the cache without asking the index (see `cache.rs`).
+    if whole && inner.index.borrow().get(key).is_some_and(|e| e.version == entry.version) {
+        inner.cache.lock().insert(key, entry, &meta, first_bytes);
     }
     let mut hasher = Xxh3::new();
     if !whole {

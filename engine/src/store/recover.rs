@@ -75,7 +75,7 @@ pub(crate) async fn open<D: Disk>(disk: D, cfg: Config) -> Result<Store<D>> {
         since_checkpoint: Cell::new(0),
         stats: RefCell::new(Stats::default()),
         compacting: Cell::new(false),
-        cache: RefCell::new(super::cache::ReadCache::new(cfg.read_cache_bytes)),
+        cache: super::cache::SharedCache::new(cfg.read_cache_bytes),
     });
 
     // Open every segment and check its header. A newest segment with a bad header was being

@@ -270,7 +270,7 @@ impl<D: Disk> Inner<D> {
         }
         if cur.is_some_and(|c| c.version != e.version) {
             // The cached copy can no longer be served: free its RAM now.
-            self.cache.borrow_mut().remove(&key);
+            self.cache.lock().remove(&key);
         }
         ix.insert(key, e);
         Some(e.loc)
