@@ -56,16 +56,8 @@ impl Ring {
         let guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
         let before = if enabled() { uring_fds() } else { Vec::new() };
         let rt = build();
-        let fd = if enabled() {
-            let new: Vec<i32> = uring_fds().into_iter().filter(|fd| !before.contains(fd)).collect();
-            if new.len() == 1 {
-                Some(new[0])
-            } else {
-                None
-            }
-        } else {
-            None
-        };
+        let new: Vec<i32> = if enabled() { uring_fds().into_iter().filter(|fd| !before.contains(fd)).collect() } else { Vec::new() };
+        let fd = (new.len() == 1).then(|| new[0]);
         drop(guard);
         let prev = RING_FD.with(|r| r.replace(fd));
         (rt, Ring { prev })

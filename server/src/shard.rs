@@ -350,7 +350,7 @@ impl Shards {
         let cached = self.caches.get(shard_of(&key, self.count())).and_then(|c| c.get()).and_then(|c| c.get_current(&key));
         if let Some((entry, meta, buf)) = cached {
             let end = buf.len();
-            let chunks = std::iter::once(OwnedChunk { buf, start: 0, end }).filter(|c| c.end > 0).collect();
+            let chunks = if end == 0 { Default::default() } else { [OwnedChunk { buf, start: 0, end }].into() };
             return Ok(Some(Got { entry, meta, body: BodyStream::Buffered { chunks, pos: 0, want: None } }));
         }
         let (rtx, rrx) = bounded(1);

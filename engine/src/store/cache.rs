@@ -42,6 +42,15 @@ pub(crate) struct ReadCache {
     pub misses: u64,
 }
 
+impl Cached {
+    /// The entry, metadata and a copy of the body in a read buffer (the cache keeps its own).
+    fn copy_out(&self) -> (Entry, ObjectMeta, AlignedBuf) {
+        let mut buf = AlignedBuf::with_capacity(self.body.len().max(1));
+        buf.extend_from_slice(&self.body);
+        (self.entry, self.meta.clone(), buf)
+    }
+}
+
 fn cost(key: &[u8], c: &Cached) -> usize {
     key.len() + c.body.len() + ENTRY_OVERHEAD
 }
@@ -70,9 +79,8 @@ impl ReadCache {
         match self.lru.get(key) {
             Some(c) if c.entry.version == version => {
                 self.hits += 1;
-                let mut buf = AlignedBuf::with_capacity(c.body.len().max(1));
-                buf.extend_from_slice(&c.body);
-                Some((c.meta.clone(), buf))
+                let (_, meta, buf) = c.copy_out();
+                Some((meta, buf))
             }
             Some(_) => {
                 self.misses += 1;
@@ -99,9 +107,7 @@ impl ReadCache {
             return None;
         };
         self.hits += 1;
-        let mut buf = AlignedBuf::with_capacity(c.body.len().max(1));
-        buf.extend_from_slice(&c.body);
-        Some((c.entry, c.meta.clone(), buf))
+        Some(c.copy_out())
     }
 
     /// Caches a verified small object, evicting the least recently used beyond the budget.
@@ -137,21 +143,33 @@ impl ReadCache {
 
 /// A shard's read cache, shared with the other cores (see the module's invariant).
 #[derive(Clone)]
-pub struct SharedCache(Arc<Mutex<ReadCache>>);
+pub struct SharedCache {
+    inner: Arc<Mutex<ReadCache>>,
+    /// Whether it has a budget: a cache that is off costs a read neither the lock nor the
+    /// second index lookup before an insert.
+    on: bool,
+}
 
 impl SharedCache {
     pub(crate) fn new(budget: usize) -> Self {
-        SharedCache(Arc::new(Mutex::new(ReadCache::new(budget))))
+        SharedCache { inner: Arc::new(Mutex::new(ReadCache::new(budget))), on: budget > 0 }
+    }
+
+    pub(crate) fn enabled(&self) -> bool {
+        self.on
     }
 
     pub(crate) fn lock(&self) -> parking_lot::MutexGuard<'_, ReadCache> {
-        self.0.lock()
+        self.inner.lock()
     }
 
     /// The current version of `key` if it is cached: its index entry, metadata and body.
     /// `None` means "not cached", never "absent": ask the owner.
     pub fn get_current(&self, key: &[u8]) -> Option<(Entry, ObjectMeta, AlignedBuf)> {
-        self.0.lock().get_current(key)
+        if !self.on {
+            return None;
+        }
+        self.inner.lock().get_current(key)
     }
 }
 

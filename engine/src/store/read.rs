@@ -142,6 +142,7 @@ pub(crate) async fn get<D: Disk>(inner: &Inner<D>, key: &[u8], use_cache: bool) 
     let Some(file) = inner.segs.borrow().get(&entry.loc.seg).map(|s| s.file.clone()) else {
         return Err(Error::Corrupt(format!("index points at missing segment {}", entry.loc.seg)));
     };
+    let use_cache = use_cache && inner.cache.enabled();
     let hit = if use_cache { inner.cache.lock().get(key, entry.version) } else { None };
     if let Some((meta, body)) = hit {
         return Ok(Some(cached(entry, meta, body, file, key)));
@@ -179,7 +180,7 @@ pub(crate) async fn get<D: Disk>(inner: &Inner<D>, key: &[u8], use_cache: bool) 
     }
     // Only the version the index names now: a write may have replaced it while we read,
     // and other cores serve the cache without asking the index (see `cache.rs`).
-    if whole && inner.index.borrow().get(key).is_some_and(|e| e.version == entry.version) {
+    if whole && use_cache && inner.index.borrow().get(key).is_some_and(|e| e.version == entry.version) {
         inner.cache.lock().insert(key, entry, &meta, first_bytes);
     }
     let mut hasher = Xxh3::new();
