@@ -85,14 +85,19 @@ pub async fn digests(sc: &StorageCore, peer: &str) -> Result<Vec<KeyDigest>, Str
 
 /// This node's keys shared with `peer` in `ranges`.
 pub async fn keys(sc: &StorageCore, peer: &str, ranges: &[u16]) -> Result<Vec<KeyVersion>, String> {
-    let view = sc.view.get();
-    let want: HashSet<u16> = ranges.iter().copied().collect();
     let mut out = Vec::new();
-    for_shared_keys(sc, &view, peer, |r| want.contains(&r), |k, e, _| {
+    each_key(sc, peer, ranges, |k, e| {
         out.push(KeyVersion { key: hex::encode(k), ts: e.version.timestamp_us, tb: e.version.tiebreak, dead: !e.is_live() });
     })
     .await?;
     Ok(out)
+}
+
+/// Calls `f` with each key (and its entry) in `ranges` that this node shares with `peer`.
+async fn each_key(sc: &StorageCore, peer: &str, ranges: &[u16], mut f: impl FnMut(&[u8], &Entry)) -> Result<(), String> {
+    let view = sc.view.get();
+    let want: HashSet<u16> = ranges.iter().copied().collect();
+    for_shared_keys(sc, &view, peer, |r| want.contains(&r), |k, e, _| f(k, e)).await
 }
 
 /// Progress of the latest recovery on this node, for `/v1/status`.
@@ -233,7 +238,11 @@ async fn compare_keys(sc: &StorageCore, view: &View, m: usize, ranges: &[u16]) -
         other => return Err(format!("unexpected reply {other:?}")),
     };
     let decode = |k: KeyVersion| hex::decode(&k.key).map(|raw| (raw, (k.ts, k.tb))).map_err(|e| e.to_string());
-    let mine: BTreeMap<Vec<u8>, KeyVer> = keys(sc, peer, ranges).await?.into_iter().map(decode).collect::<Result<_, _>>()?;
+    let mut mine: BTreeMap<Vec<u8>, KeyVer> = BTreeMap::new();
+    each_key(sc, peer, ranges, |k, e| {
+        mine.insert(k.to_vec(), (e.version.timestamp_us, e.version.tiebreak));
+    })
+    .await?;
     let theirs: BTreeMap<Vec<u8>, KeyVer> = their_keys.into_iter().map(decode).collect::<Result<_, _>>()?;
     let newer_there = theirs.iter().filter(|(k, v)| mine.get(*k).is_none_or(|mv| mv < *v)).map(|(k, v)| (k.clone(), *v)).collect();
     let newer_here = mine.iter().filter(|(k, v)| theirs.get(*k).is_none_or(|tv| tv < *v)).map(|(k, _)| k.clone()).collect();
